@@ -1,0 +1,182 @@
+"""The ``muie-bench`` command line: a thin typer shell over the modules.
+
+Every command calls a function that tests can call directly. Errors a user can cause
+(:class:`muie_bench.errors.UserError`) are printed as one line and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from muie_bench import __version__
+from muie_bench.errors import UserError, ValidationProblems
+
+app = typer.Typer(
+    name="muie-bench",
+    help="Evaluation harness for grounded Multimodal Universal Information Extraction.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"muie-bench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        Optional[bool],  # noqa: UP045 - typer needs Optional on 3.10
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = None,
+) -> None:
+    """muie-bench: run, score and compare grounded MUIE systems."""
+
+
+# ============================================================== foundation: data files
+
+
+@app.command()
+def validate(
+    path: Annotated[str, typer.Argument(help="benchmark directory or known benchmark name")],
+    no_media_hashes: Annotated[
+        bool, typer.Option("--no-media-hashes", help="skip sha256 of media files")
+    ] = False,
+) -> None:
+    """Check a benchmark: every problem as file:line: field: message (exit 1 if any)."""
+    from muie_bench.benchmark import validate_benchmark
+
+    bench = validate_benchmark(path, check_media_hashes=not no_media_hashes)
+    _print_summary(bench, title=f"{bench.name} {bench.version}: valid ({len(bench)} instances)")
+
+
+@app.command()
+def info(
+    path: Annotated[str, typer.Argument(help="benchmark directory or known benchmark name")],
+) -> None:
+    """Per set: modalities, task, count, label inventory sizes, grounded mentions."""
+    from muie_bench.benchmark import load_benchmark
+
+    bench = load_benchmark(path)
+    _print_summary(bench, title=f"{bench.name} {bench.version} ({bench.root})")
+
+
+def _print_summary(bench: object, title: str) -> None:
+    from muie_bench.benchmark import Benchmark, summary_rows
+
+    assert isinstance(bench, Benchmark)
+    t = Table(title=title)
+    for col in ("set", "modalities", "task", "instances", "ent/rel/evt labels", "mentions",
+                "text spans", "image masks", "audio spans", "video tracks"):
+        t.add_column(col, justify="left" if col in ("set", "modalities", "task") else "right")
+    for r in summary_rows(bench):
+        g = r["grounded"]
+        t.add_row(
+            r["set"], r["modalities"], r["task"], str(r["instances"]),
+            f"{r['entity_types']}/{r['relation_types']}/{r['event_types']}", str(r["mentions"]),
+            str(g.get("text", 0)), str(g.get("image", 0)), str(g.get("audio", 0)),
+            str(g.get("video", 0)),
+        )
+    console.print(t)
+
+
+@app.command()
+def schema(
+    out: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--out", help="directory to write <format>.schema.json files into"),
+    ] = None,
+) -> None:
+    """JSON Schema of every file format (printed, or written to --out)."""
+    from muie_bench.schema import ALL_MODELS
+
+    schemas = {name: model.model_json_schema() for name, model in ALL_MODELS.items()}
+    if out is None:
+        console.print_json(json.dumps(schemas))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name, s in schemas.items():
+        (out / f"{name}.schema.json").write_text(json.dumps(s, indent=2) + "\n")
+    console.print(f"wrote {len(schemas)} schemas to {out}")
+
+
+@app.command()
+def benchmarks() -> None:
+    """List the known benchmarks and their sizes."""
+    from muie_bench.benchmark import MANIFEST, known_benchmarks
+    from muie_bench.schema import Manifest
+
+    t = Table(title="known benchmarks")
+    for col in ("name", "version", "sets", "instances", "size", "path"):
+        t.add_column(col)
+    for name, d in known_benchmarks().items():
+        if not (d / MANIFEST).is_file():
+            t.add_row(name, "-", "-", "-", "not built", str(d))
+            continue
+        m = Manifest.model_validate_json((d / MANIFEST).read_text())
+        size = sum(p.stat().st_size for p in d.rglob("*") if p.is_file())
+        t.add_row(name, m.version, str(len(m.sets)), str(sum(s.count for s in m.sets)),
+                  f"{size / 1e6:.1f} MB", str(d))
+    console.print(t)
+
+
+@app.command()
+def systems() -> None:
+    """List the system presets (what --system accepts) and their kinds."""
+    from muie_bench.systems.registry import presets
+
+    t = Table(title="systems")
+    for col in ("preset", "kind", "description"):
+        t.add_column(col)
+    for name, p in sorted(presets().items()):
+        t.add_row(name, p.kind, p.description)
+    console.print(t)
+
+
+# ============================================================== entry point
+
+
+def main() -> None:
+    """Console-script entry: user errors become one line on stderr and a non-zero exit."""
+    try:
+        app(standalone_mode=False)
+    except ValidationProblems as e:
+        for p in e.problems:
+            err_console.print(p, markup=False)
+        err_console.print(f"{len(e.problems)} problem(s)", markup=False)
+        sys.exit(e.exit_code)
+    except UserError as e:
+        err_console.print(f"error: {e}", markup=False)
+        sys.exit(e.exit_code)
+    except (typer.Exit, SystemExit) as e:
+        code = getattr(e, "exit_code", getattr(e, "code", 0))
+        sys.exit(code or 0)
+    except typer.Abort:
+        err_console.print("aborted", markup=False)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err_console.print("interrupted", markup=False)
+        sys.exit(130)
+    except Exception as e:  # click usage errors
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()
