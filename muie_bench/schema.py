@@ -458,6 +458,16 @@ class RunRecord(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict, description="total, done, failed, missing")
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
     errors: list[dict[str, Any]] = Field(default_factory=list)
+    resume_key: str = Field(
+        default="", description="hash of system fingerprint, benchmark sha256 and selection: "
+        "re-running a command with the same key resumes this run"
+    )
+    trace_totals: dict[str, float] = Field(
+        default_factory=dict, description="sums of numeric top-level trace counters (e.g. retries)"
+    )
+    scored_predictions_bytes: int | None = Field(
+        default=None, description="size of predictions.jsonl when scores.json was last written"
+    )
 
 
 ALL_MODELS: dict[str, type[BaseModel]] = {
