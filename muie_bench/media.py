@@ -105,7 +105,7 @@ class MediaReader:
 
         with av.open(str(self.path(rel))) as c:
             for frame in c.decode(video=0):
-                yield frame.to_ndarray(format="rgb24")
+                yield np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
 
     def video(self, rel: str) -> tuple[Iterator[np.ndarray[Any, np.dtype[np.uint8]]], float]:
         """(frames iterator, fps)."""

@@ -243,27 +243,36 @@ class Instance(_Model):
                 raise ValueError(f"modality {mod!r} is listed but field {mod!r} is missing")
             if has_input and not listed:
                 raise ValueError(f"field {mod!r} is given but {mod!r} is not in modalities")
-        for m in self.gold.mentions():
-            _check_mention_against_instance(m, self)
+        for loc, m in _mention_locations(self):
+            _check_mention_against_instance(loc, m, self)
         return self
 
 
-def _check_mention_against_instance(m: Mention, inst: Instance) -> None:
+def _mention_locations(inst: Instance) -> list[tuple[str, Mention]]:
+    out = [(f"gold.entities[{i}]", m) for i, m in enumerate(inst.gold.entities)]
+    out += [(f"gold.events[{i}].trigger", e.trigger) for i, e in enumerate(inst.gold.events)]
+    return out
+
+
+def _check_mention_against_instance(loc: str, m: Mention, inst: Instance) -> None:
+    """Raise ``ValueError("<field>: <message>")``; the field prefix names the mention."""
     if m.span is not None:
         if inst.text is None:
-            raise ValueError(f"mention {m.id!r} has a span but the instance has no text")
+            raise ValueError(f"{loc}.span: mention {m.id!r} has a span but the instance has no text")
         s, e = m.span
         if e > len(inst.text):
             raise ValueError(
-                f"mention {m.id!r} span [{s}, {e}) is outside the text (length {len(inst.text)})"
+                f"{loc}.span: mention {m.id!r} span [{s}, {e}) is outside the text "
+                f"(length {len(inst.text)})"
             )
         if inst.text[s:e] != m.text:
             raise ValueError(
-                f"mention {m.id!r} span [{s}, {e}) covers {inst.text[s:e]!r}, not {m.text!r}"
+                f"{loc}.span: mention {m.id!r} span [{s}, {e}) covers {inst.text[s:e]!r}, "
+                f"not {m.text!r}"
             )
     for mod in m.grounded_modalities():
         if mod not in inst.modalities:
-            raise ValueError(f"mention {m.id!r} is grounded in {mod!r}, not a modality of it")
+            raise ValueError(f"{loc}: mention {m.id!r} is grounded in {mod!r}, not a modality of it")
 
 
 # --------------------------------------------------------------------------- prediction
