@@ -161,3 +161,11 @@ def test_cli_info_benchmarks_version(tiny_dir: Path) -> None:
     assert r.returncode == 0 and "muie-synth-mini" in r.stdout
     r = subprocess.run([EXE, "info", "no-such-bench"], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def test_readme_example_instance_is_valid() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("## Data format", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    inst = Instance.model_validate_json(block)
+    assert inst.gold.relations[0].type == "works_for" and inst.text is not None
+    assert [inst.text[slice(*m.span)] for m in inst.gold.entities if m.span] == ["Mara Velto", "Quillon Labs"]
