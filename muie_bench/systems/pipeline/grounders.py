@@ -1,0 +1,303 @@
+"""Built-in grounders: a text phrase -> image mask, video track or audio time spans.
+
+Strategies, in order:
+
+- image: (1) the phrase read by OCR (token window over the OCR words, fuzzy per token with
+  ``min_ratio``) -> the box of those words grown to the sign it is printed on (flood fill of
+  the uniform background around the text; padded text box when that region is not a sign);
+  (2) a detector label that the mention type or phrase maps to (``type_map``, e.g. PER ->
+  person) -> that detection's box; successive phrases of one instance get successive
+  detections (highest score first);
+- video: the same on tracklets (OCR text tracklets, then detector tracklets), then, when
+  ``motion_fallback`` is on, the largest unassigned moving-region tracklet;
+- audio: the phrase's words in the timed word sequence (forced alignment of the instance
+  text when it has one and ``align_text`` is on, else ASR words, re-aligned with pocketsphinx
+  when ``realign_asr``) -> one span per occurrence.
+
+``None`` when nothing matches. Perception (OCR, detections, tracklets, words) is computed once
+per instance and cached (``cache_size`` instances).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from muie_bench.schema import RLE, Instance, VideoTrack
+from muie_bench.systems.pipeline.align import SphinxAligner
+from muie_bench.systems.pipeline.asr import Transcript, WhisperASR
+from muie_bench.systems.pipeline.common import Box, Word, box_to_rle, tokens, union_box
+from muie_bench.systems.pipeline.detect import Detection, HaarDetector
+from muie_bench.systems.pipeline.ocr import OcrLine, RapidOcr
+from muie_bench.systems.pipeline.video import Tracklet, VideoAnalyzer, VideoPerception
+
+if TYPE_CHECKING:
+    from muie_bench.benchmark import Benchmark
+
+GroundingResult = RLE | VideoTrack | list[tuple[float, float]] | None
+
+#: detector label -> mention types / head words it grounds (casefolded)
+DEFAULT_TYPE_MAP: dict[str, list[str]] = {
+    "person": ["per", "person", "people", "man", "woman", "boy", "girl", "child", "player",
+               "reporter", "astronaut", "scientist", "officer", "agent", "face"],
+}
+
+
+@dataclass
+class ImagePerception:
+    rgb: np.ndarray[Any, Any]
+    lines: list[OcrLine]
+    detections: list[Detection]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ocr": [ln.to_json() for ln in self.lines],
+                "detections": [d.to_json() for d in self.detections]}
+
+
+@dataclass
+class AudioPerception:
+    words: list[Word]
+    source: Literal["align", "asr", "asr+align", "none"]
+    transcript: Transcript | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": self.source,
+                               "words": [[w.text, w.start, w.end] for w in self.words]}
+        if self.transcript is not None:
+            out["transcript"] = self.transcript.text
+        return out
+
+
+def token_windows(phrase: str, seq: list[str], min_ratio: float) -> list[tuple[int, int]]:
+    """Non-overlapping ``[i, j)`` windows of ``seq`` matching the tokens of ``phrase``.
+
+    Each token pair must have a ``difflib`` ratio >= ``min_ratio``; windows are taken left to
+    right. ``[]`` when the phrase has no tokens or nothing matches.
+    """
+    p = tokens(phrase)
+    if not p or len(p) > len(seq):
+        return []
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i + len(p) <= len(seq):
+        ok = all(
+            a == b or difflib.SequenceMatcher(None, a, b).ratio() >= min_ratio
+            for a, b in zip(p, seq[i : i + len(p)], strict=True)
+        )
+        if ok:
+            out.append((i, i + len(p)))
+            i += len(p)
+        else:
+            i += 1
+    return out
+
+
+@dataclass
+class BuiltinGrounder:
+    """Grounds phrases in image, video and audio with the offline components."""
+
+    ocr: dict[str, Any] = field(default_factory=dict)
+    detect: dict[str, Any] = field(default_factory=dict)
+    asr: dict[str, Any] = field(default_factory=dict)
+    align: dict[str, Any] = field(default_factory=dict)
+    video: dict[str, Any] = field(default_factory=dict)
+    type_map: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_TYPE_MAP))
+    use_ocr: bool = True
+    use_detector: bool = True
+    align_text: bool = True
+    realign_asr: bool = True
+    motion_fallback: bool = True
+    min_ratio: float = 0.75
+    sign_max_area: float = 0.5
+    text_pad: float = 0.25
+    cache_size: int = 4
+    _cache: OrderedDict[tuple[str, str], Any] = field(default_factory=OrderedDict, repr=False)
+    _handed: dict[tuple[str, str], set[int]] = field(default_factory=dict, repr=False)
+    _components: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> BuiltinGrounder:
+        return cls(**settings)
+
+    # ------------------------------------------------------------------ components
+    def component(self, name: str) -> Any:
+        """The shared component ``ocr`` / ``detect`` / ``asr`` / ``align`` / ``video``."""
+        if name not in self._components:
+            make = {"ocr": RapidOcr, "detect": HaarDetector, "asr": WhisperASR,
+                    "align": SphinxAligner, "video": VideoAnalyzer}[name]
+            self._components[name] = make.from_settings(getattr(self, name))
+        return self._components[name]
+
+    def _cached(self, inst: Instance, key: str, make: Any) -> Any:
+        k = (inst.id, key)
+        if k not in self._cache:
+            self._cache[k] = make()
+            while len(self._cache) > self.cache_size * 4:
+                old = self._cache.popitem(last=False)[0]
+                self._handed.pop(old, None)
+        self._cache.move_to_end(k)
+        return self._cache[k]
+
+    # ------------------------------------------------------------------ perception
+    def perceive_image(self, inst: Instance, bench: Benchmark) -> ImagePerception:
+        def make() -> ImagePerception:
+            assert inst.image is not None
+            rgb = bench.media.image(inst.image)
+            lines = self.component("ocr").read(rgb) if self.use_ocr else []
+            dets = self.component("detect").detect(rgb) if self.use_detector else []
+            return ImagePerception(rgb, lines, dets)
+
+        return self._cached(inst, "image", make)  # type: ignore[no-any-return]
+
+    def audio_samples(self, inst: Instance, bench: Benchmark) -> tuple[np.ndarray[Any, Any], int]:
+        if inst.audio is not None:
+            return bench.media.audio(inst.audio)
+        if inst.video is not None:
+            got = bench.media.video_audio(inst.video)
+            if got is not None:
+                return got
+        return np.zeros(0, np.float32), 16000
+
+    def transcript(self, inst: Instance, bench: Benchmark) -> Transcript:
+        """ASR transcript of the instance's speech (cached)."""
+
+        def make() -> Transcript:
+            samples, rate = self.audio_samples(inst, bench)
+            return self.component("asr").transcribe(samples, rate)  # type: ignore[no-any-return]
+
+        return self._cached(inst, "asr", make)  # type: ignore[no-any-return]
+
+    def perceive_audio(self, inst: Instance, bench: Benchmark) -> AudioPerception:
+        """Timed words of the speech: aligned instance text, else (re-aligned) ASR words."""
+
+        def make() -> AudioPerception:
+            samples, rate = self.audio_samples(inst, bench)
+            if samples.size == 0:
+                return AudioPerception([], "none")
+            if inst.text and self.align_text:
+                words = self.component("align").align(samples, rate, inst.text)
+                if words:
+                    return AudioPerception(words, "align")
+            tr = self.transcript(inst, bench)
+            if self.realign_asr and tr.text:
+                words = self.component("align").align(samples, rate, tr.text)
+                if words:
+                    return AudioPerception(words, "asr+align", tr)
+            return AudioPerception(tr.words, "asr", tr)
+
+        return self._cached(inst, "audio", make)  # type: ignore[no-any-return]
+
+    def perceive_video(self, inst: Instance, bench: Benchmark) -> VideoPerception:
+        def make() -> VideoPerception:
+            assert inst.video is not None
+            frames = list(bench.media.video_frames(inst.video))
+            fps = bench.media.video_info(inst.video).fps
+            det = self.component("detect") if self.use_detector else None
+            ocr = self.component("ocr") if self.use_ocr else None
+            return self.component("video").analyze(frames, fps, det, ocr)  # type: ignore[no-any-return]
+
+        return self._cached(inst, "video", make)  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ grounding
+    def detector_label(self, phrase: str, mention_type: str | None) -> str | None:
+        """The detector label a mention maps to through ``type_map`` (type first, then words)."""
+        keys = [mention_type.casefold()] if mention_type else []
+        keys += tokens(phrase)
+        for label, names in self.type_map.items():
+            wanted = {n.casefold() for n in names} | {label.casefold()}
+            if any(k in wanted for k in keys):
+                return label
+        return None
+
+    def _next(self, inst: Instance, key: str, n: int) -> int | None:
+        handed = self._handed.setdefault((inst.id, key), set())
+        for i in range(n):
+            if i not in handed:
+                handed.add(i)
+                return i
+        return None
+
+    def ground(self, modality: Literal["image", "video", "audio"], phrase: str,
+               mention_type: str | None, instance: Instance, benchmark: Benchmark
+               ) -> GroundingResult:
+        """Grounding of ``phrase`` in the instance's ``modality`` input, None if not found."""
+        if modality == "image" and instance.image is not None:
+            return self._ground_image(phrase, mention_type, instance, benchmark)
+        if modality == "video" and instance.video is not None:
+            return self._ground_video(phrase, mention_type, instance, benchmark)
+        if modality == "audio" and (instance.audio is not None or instance.video is not None):
+            return self._ground_audio(phrase, instance, benchmark)
+        return None
+
+    def _ground_image(self, phrase: str, mtype: str | None, inst: Instance,
+                      bench: Benchmark) -> RLE | None:
+        per = self.perceive_image(inst, bench)
+        h, w = per.rgb.shape[:2]
+        seq: list[tuple[str, Box]] = [
+            (t, wd.box) for ln in per.lines for wd in ln.words for t in tokens(wd.text)
+        ]
+        wins = token_windows(phrase, [t for t, _ in seq], self.min_ratio)
+        if wins:
+            i, j = wins[0]
+            return box_to_rle(self.sign_box(per.rgb, union_box([b for _, b in seq[i:j]])), h, w)
+        label = self.detector_label(phrase, mtype)
+        if label is not None:
+            dets = sorted((d for d in per.detections if d.label == label), key=lambda d: -d.score)
+            k = self._next(inst, f"image:{label}", len(dets))
+            if k is not None:
+                return box_to_rle(dets[k].box, h, w)
+        return None
+
+    def sign_box(self, rgb: np.ndarray[Any, Any], text_box: Box) -> Box:
+        """The uniform region around ``text_box`` (the sign), or the padded text box."""
+        import cv2
+
+        h, w = rgb.shape[:2]
+        x0, y0, x1, y1 = (int(v) for v in text_box)
+        pad = max(2, int(self.text_pad * (y1 - y0)))
+        fallback: Box = (max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad))
+        sx, sy = max(0, x0 - 3), min(h - 1, (y0 + y1) // 2)
+        img = np.ascontiguousarray(rgb[:, :, ::-1])
+        mask = np.zeros((h + 2, w + 2), np.uint8)
+        flags = 8 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (255 << 8)
+        cv2.floodFill(img, mask, (sx, sy), (0, 0, 0), (12, 12, 12), (12, 12, 12), flags)
+        ys, xs = np.nonzero(mask[1:-1, 1:-1])
+        if ys.size == 0:
+            return fallback
+        box: Box = (float(min(xs.min(), x0)), float(min(ys.min(), y0)),
+                    float(max(xs.max() + 1, x1)), float(max(ys.max() + 1, y1)))
+        area = (box[2] - box[0]) * (box[3] - box[1])
+        if area > self.sign_max_area * h * w or ys.size < 0.5 * area:
+            return fallback
+        return box
+
+    def _ground_video(self, phrase: str, mtype: str | None, inst: Instance,
+                      bench: Benchmark) -> VideoTrack | None:
+        per = self.perceive_video(inst, bench)
+        texts = [t for t in per.tracklets if t.label == "text"]
+        for t in texts:
+            if token_windows(phrase, tokens(t.text), self.min_ratio):
+                return per.track(t)
+        label = self.detector_label(phrase, mtype)
+        pick: Tracklet | None = None
+        if label is not None:
+            cands = [t for t in per.tracklets if t.label == label]
+            k = self._next(inst, f"video:{label}", len(cands))
+            pick = cands[k] if k is not None else None
+        if pick is None and self.motion_fallback:
+            moving = [t for t in per.tracklets if t.label == "moving"]
+            k = self._next(inst, "video:moving", len(moving))
+            pick = moving[k] if k is not None else None
+        return per.track(pick) if pick is not None else None
+
+    def _ground_audio(self, phrase: str, inst: Instance,
+                      bench: Benchmark) -> list[tuple[float, float]] | None:
+        per = self.perceive_audio(inst, bench)
+        seq: list[tuple[str, Word]] = [(t, w) for w in per.words for t in tokens(w.text)]
+        wins = token_windows(phrase, [t for t, _ in seq], self.min_ratio)
+        spans = [(seq[i][1].start, seq[j - 1][1].end) for i, j in wins]
+        return spans or None

@@ -1,0 +1,170 @@
+"""Video perception: frame sampling, per-frame detection / OCR / motion, IoU tracklets.
+
+Frames are sampled every ``1 / sample_fps`` seconds. On each sampled frame the Haar detector
+(faces, persons), optionally OCR (every ``ocr_every``-th sampled frame) and a motion
+segmenter (difference to the median of the sampled frames: the moving cut-outs of a static
+scene) produce boxes. Boxes are linked greedily into tracklets: same label (and same
+normalised text for OCR) and IoU >= ``link_iou`` with the tracklet's last box, allowing
+``max_gap`` missed samples. A tracklet becomes a per-frame track: boxes are linearly
+interpolated between observations and held for half a sampling step beyond the ends.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from muie_bench.schema import VideoTrack
+from muie_bench.systems.pipeline.common import Box, box_iou, box_to_rle, norm
+from muie_bench.systems.pipeline.detect import HaarDetector
+from muie_bench.systems.pipeline.ocr import RapidOcr
+
+
+@dataclass
+class Tracklet:
+    label: str
+    text: str = ""
+    boxes: dict[int, Box] = field(default_factory=dict)
+    score: float = 0.0
+
+    def per_frame(self, n_frames: int, hold: int) -> dict[int, Box]:
+        """Box of every frame the tracklet covers (interpolated, ends held ``hold`` frames)."""
+        keys = sorted(self.boxes)
+        out: dict[int, Box] = {}
+        for a, b in itertools.pairwise(keys):
+            ba, bb = np.asarray(self.boxes[a]), np.asarray(self.boxes[b])
+            for f in range(a, b):
+                t = (f - a) / (b - a)
+                out[f] = tuple(float(v) for v in ba * (1 - t) + bb * t)  # type: ignore[assignment]
+        for f in range(max(0, keys[0] - hold), keys[0]):
+            out[f] = self.boxes[keys[0]]
+        for f in range(keys[-1], min(n_frames, keys[-1] + hold + 1)):
+            out[f] = self.boxes[keys[-1]]
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "text": self.text, "samples": len(self.boxes),
+                "frames": [min(self.boxes), max(self.boxes)]}
+
+
+@dataclass
+class VideoPerception:
+    """Sampled-frame perception of one video and its tracklets."""
+
+    fps: float
+    n_frames: int
+    height: int
+    width: int
+    step: int
+    tracklets: list[Tracklet]
+
+    def track(self, t: Tracklet) -> VideoTrack:
+        boxes = t.per_frame(self.n_frames, hold=self.step // 2)
+        return VideoTrack(fps=self.fps, frames={
+            f: box_to_rle(b, self.height, self.width) for f, b in sorted(boxes.items())
+        })
+
+    def ocr_text(self) -> list[str]:
+        return [t.text for t in self.tracklets if t.label == "text"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fps": self.fps, "frames": self.n_frames, "step": self.step,
+                "tracklets": [t.to_json() for t in self.tracklets]}
+
+
+@dataclass
+class VideoAnalyzer:
+    sample_fps: float = 4.0
+    ocr_every: int = 4
+    use_ocr: bool = True
+    use_motion: bool = True
+    motion_threshold: float = 30.0
+    motion_min_area: float = 0.002
+    link_iou: float = 0.3
+    max_gap: int = 2
+    min_samples: int = 2
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> VideoAnalyzer:
+        return cls(**settings)
+
+    def analyze(self, frames: list[np.ndarray[Any, Any]], fps: float,
+                detector: HaarDetector | None, ocr: RapidOcr | None) -> VideoPerception:
+        """Tracklets of the decoded RGB ``frames`` (all frames of the video, in order)."""
+        n = len(frames)
+        h, w = (frames[0].shape[:2]) if n else (1, 1)
+        step = max(1, round(fps / self.sample_fps))
+        idx = list(range(0, n, step))
+        per_sample: list[list[tuple[str, str, Box, float]]] = []
+        motion = self._motion(frames, idx) if self.use_motion and len(idx) >= 3 else {}
+        for k, f in enumerate(idx):
+            found: list[tuple[str, str, Box, float]] = []
+            if detector is not None:
+                found += [(d.label, "", d.box, d.score) for d in detector.detect(frames[f])]
+            if ocr is not None and self.use_ocr and k % self.ocr_every == 0:
+                found += [("text", ln.text, ln.box, ln.score) for ln in ocr.read(frames[f])]
+            found += [("moving", "", b, s) for b, s in motion.get(f, [])]
+            per_sample.append(found)
+        tracks = self._link(idx, per_sample)
+        return VideoPerception(fps, n, h, w, step, tracks)
+
+    def _motion(self, frames: list[np.ndarray[Any, Any]], idx: list[int]
+                ) -> dict[int, list[tuple[Box, float]]]:
+        """Boxes of connected regions that differ from the median background."""
+        import cv2
+
+        stack = np.stack([frames[i] for i in idx]).astype(np.int16)
+        bg = np.median(stack, axis=0)
+        h, w = stack.shape[1:3]
+        out: dict[int, list[tuple[Box, float]]] = {}
+        kernel = np.ones((5, 5), np.uint8)
+        for i, fr in zip(idx, stack, strict=True):
+            diff = np.abs(fr - bg).max(axis=2) > self.motion_threshold
+            m = cv2.morphologyEx(diff.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+            m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, kernel)
+            n, _lab, stats, _c = cv2.connectedComponentsWithStats(m, connectivity=8)
+            boxes = []
+            for j in range(1, n):
+                x, y, bw, bh, area = (int(v) for v in stats[j])
+                if area >= self.motion_min_area * h * w:
+                    boxes.append(((float(x), float(y), float(x + bw), float(y + bh)),
+                                  float(area) / (h * w)))
+            out[i] = boxes
+        return out
+
+    def _link(self, idx: list[int], per_sample: list[list[tuple[str, str, Box, float]]]
+              ) -> list[Tracklet]:
+        done: list[Tracklet] = []
+        active: list[tuple[Tracklet, int]] = []  # tracklet, sample index of its last box
+        for k, (f, found) in enumerate(zip(idx, per_sample, strict=True)):
+            used: set[int] = set()
+            still: list[tuple[Tracklet, int]] = []
+            for t, last in active:
+                lb = t.boxes[max(t.boxes)]
+                best, best_iou = -1, self.link_iou
+                for j, (label, text, box, _s) in enumerate(found):
+                    if j in used or label != t.label or (label == "text" and
+                                                          norm(text) != norm(t.text)):
+                        continue
+                    iou = box_iou(lb, box)
+                    if iou >= best_iou:
+                        best, best_iou = j, iou
+                if best >= 0:
+                    used.add(best)
+                    t.boxes[f] = found[best][2]
+                    t.score = max(t.score, found[best][3])
+                    still.append((t, k))
+                elif k - last <= self.max_gap * (self.ocr_every if t.label == "text" else 1):
+                    still.append((t, last))
+                else:
+                    done.append(t)
+            for j, (label, text, box, s) in enumerate(found):
+                if j not in used:
+                    still.append((Tracklet(label, text, {f: box}, s), k))
+            active = still
+        done.extend(t for t, _ in active)
+        keep = [t for t in done if len(t.boxes) >= self.min_samples or t.label == "text"]
+        return sorted(keep, key=lambda t: (-len(t.boxes), min(t.boxes)))
