@@ -146,6 +146,113 @@ def systems() -> None:
     console.print(t)
 
 
+# ============================================================== runs, leaderboard, compare
+
+
+def _csv_list(value: Optional[str]) -> Optional[list[str]]:  # noqa: UP045
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@app.command()
+def run(
+    system: Annotated[str, typer.Option("--system", "-s", help="system preset (see `systems`)")],
+    override: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--override", "-o", help="key=value setting override (repeatable)"),
+    ] = None,
+    benchmark: Annotated[
+        str, typer.Option("--benchmark", "-b", help="known benchmark name or directory")
+    ] = "muie-synth-mini",
+    sets: Annotated[Optional[str], typer.Option(help="comma-separated set ids")] = None,  # noqa: UP045
+    modalities: Annotated[
+        Optional[str], typer.Option(help="comma-separated combos, e.g. T+I,A")  # noqa: UP045
+    ] = None,
+    tasks: Annotated[Optional[str], typer.Option(help="comma-separated: ner,re,ee")] = None,  # noqa: UP045
+    limit: Annotated[Optional[int], typer.Option(help="first N instances of each set")] = None,  # noqa: UP045
+    workers: Annotated[int, typer.Option("--workers", "-j", help="parallel workers")] = 1,
+    out: Annotated[Path, typer.Option(help="runs folder")] = Path("results/runs"),
+    fresh: Annotated[bool, typer.Option("--fresh", help="start a new run id")] = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="predict failed instances again")
+    ] = False,
+    timeout: Annotated[
+        Optional[float], typer.Option(help="seconds per instance before it fails")  # noqa: UP045
+    ] = None,
+    no_score: Annotated[bool, typer.Option("--no-score", help="predict only")] = False,
+    tau: Annotated[float, typer.Option(help="IoU threshold of grounded F1")] = 0.5,
+    resamples: Annotated[int, typer.Option(help="bootstrap resamples")] = 1000,
+    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+    plugin: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--plugin", help="module to import first (registers system kinds)"),
+    ] = None,
+    progress: Annotated[
+        Optional[bool],  # noqa: UP045
+        typer.Option("--progress/--no-progress", help="progress bar (default: on a terminal)"),
+    ] = None,
+) -> None:
+    """Run a system over a benchmark (resumes the matching run), then score it."""
+    from muie_bench.run_summary import failed_exit_code, run_lines, scores_table
+    from muie_bench.runner import RunOptions
+    from muie_bench.runner import run as run_system
+    from muie_bench.systems.registry import parse_overrides
+
+    opts = RunOptions(
+        system=system, overrides=parse_overrides(override or []), benchmark=benchmark,
+        sets=_csv_list(sets), modalities=_csv_list(modalities), tasks=_csv_list(tasks),
+        limit=limit, workers=workers, out=out, fresh=fresh, retry_failed=retry_failed,
+        timeout=timeout, score=not no_score, tau=tau, n_resamples=resamples, seed=seed,
+        plugins=plugin or [], argv=["muie-bench", *sys.argv[1:]],
+        progress=err_console.is_terminal if progress is None else progress,
+    )
+    res = run_system(opts)
+    if res.scores is not None:
+        console.print(scores_table(res.scores, title=f"{res.record.system.name} scores"))
+    for line in run_lines(res):
+        console.print(line, markup=False, highlight=False)
+    code = failed_exit_code(res.failed)
+    if code:
+        err_console.print(f"{res.failed} instance(s) failed (exit status {code})", markup=False)
+        sys.exit(code)  # typer.Exit's code is dropped by app(standalone_mode=False)
+
+
+@app.command()
+def leaderboard(
+    runs_dir: Annotated[Path, typer.Argument(help="folder of run directories")] = Path(
+        "results/runs"),
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("results/leaderboard"),
+    no_plots: Annotated[bool, typer.Option("--no-plots", help="skip the PNG charts")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="do not print the tables")] = False,
+) -> None:
+    """Leaderboard in the paper's layout (md, csv, html, png) from run.json + scores.json."""
+    from muie_bench.leaderboard import write_leaderboard
+
+    res = write_leaderboard(runs_dir, out, plots=not no_plots)
+    if not quiet:
+        from rich.markdown import Markdown
+
+        console.print(Markdown(res["markdown"]))
+    console.print(f"wrote {out}/leaderboard.md, .csv, .html and {len(res['images'])} charts",
+                  markup=False, highlight=False)
+
+
+@app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="run directory A")],
+    run_b: Annotated[Path, typer.Argument(help="run directory B")],
+    resamples: Annotated[int, typer.Option(help="bootstrap resamples")] = 1000,
+    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+) -> None:
+    """Per set and metric: B - A with its paired-bootstrap p-value (* = p < 0.05)."""
+    from muie_bench.compare import compare_runs
+    from muie_bench.run_summary import compare_table
+
+    res = compare_runs(run_a, run_b, n_resamples=resamples, seed=seed)
+    console.print(compare_table(res))
+    for n in res.notes:
+        console.print(f"note: {n}", markup=False, highlight=False)
+
+
 # ============================================================== entry point
 
 

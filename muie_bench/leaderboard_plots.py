@@ -1,0 +1,85 @@
+"""PNG bar charts of a leaderboard (matplotlib, Agg backend): per group, one chart per table
+(every set x metric cell, one bar per system, 95 % CI as error bars) and one of the overall
+macro averages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from muie_bench.errors import UserError
+from muie_bench.paper_sets import COLUMN_TITLES
+
+if TYPE_CHECKING:
+    from muie_bench.leaderboard import Cell, Leaderboard, Row
+
+
+def _slug(text: str) -> str:
+    s = "".join(c.lower() if c.isalnum() else "-" for c in text)
+    while "--" in s:
+        s = s.replace("--", "-")
+    return s.strip("-")
+
+
+def write_plots(lb: Leaderboard, out_dir: Path) -> dict[str, str]:
+    """Write the charts into ``out_dir``; returns ``"<group key>/<table>" -> file name``."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UserError("the leaderboard charts need matplotlib (pip install matplotlib, "
+                        "or use --no-plots)") from None
+    from muie_bench.leaderboard import group_key
+
+    images: dict[str, str] = {}
+    for g in lb.groups:
+        gk = group_key(g)
+        for title, sets in g.tables():
+            labels = [f"{s.id}\n{COLUMN_TITLES.get(m, m)}" for s in sets for m in s.columns]
+            keys = [(s.id, m) for s in sets for m in s.columns]
+            name = f"{gk}-{_slug(title)}.png"
+            rows = [r for r in g.rows if any(k in r.cells for k in keys)]
+            _bars(plt, rows, labels, [[r.cells.get(k) for k in keys] for r in rows],
+                  f"{title} — {g.title}", out_dir / name)
+            images[f"{gk}/{title}"] = name
+        from muie_bench.leaderboard import overall_metrics
+
+        ms = overall_metrics(g)
+        if ms:
+            name = f"{gk}-overall.png"
+            _bars(plt, g.rows, [f"macro {COLUMN_TITLES[m]}" for m in ms],
+                  [[r.macro.get(m) for m in ms] for r in g.rows], f"Overall — {g.title}",
+                  out_dir / name)
+            images[f"{gk}/Overall"] = name
+    return images
+
+
+def _bars(plt: object, rows: list[Row], labels: list[str], values: list[list[Cell | None]],
+          title: str, path: Path) -> None:
+    import numpy as np
+
+    p = plt  # matplotlib.pyplot
+    n_sys = max(len(rows), 1)
+    width = 0.8 / n_sys
+    x = np.arange(len(labels))
+    fig, ax = p.subplots(figsize=(max(6.0, 0.9 * len(labels) + 2), 3.6), dpi=100)  # type: ignore[attr-defined]
+    for i, (row, cells) in enumerate(zip(rows, values, strict=True)):
+        vals = [c.value if c is not None and c.value is not None else np.nan for c in cells]
+        err_lo = [(c.value - c.ci[0]) if c is not None and c.ci and c.value is not None else 0.0
+                  for c in cells]
+        err_hi = [(c.ci[1] - c.value) if c is not None and c.ci and c.value is not None else 0.0
+                  for c in cells]
+        has_ci = any(err_lo) or any(err_hi)
+        ax.bar(x + (i - (n_sys - 1) / 2) * width, vals, width, label=row.label,
+               yerr=[err_lo, err_hi] if has_ci else None, capsize=2)
+    ax.set_xticks(x)
+    ax.set_xticklabels(labels, fontsize=7)
+    ax.set_ylabel("%")
+    ax.set_ylim(0, 105)
+    ax.set_title(title, fontsize=8)
+    ax.legend(fontsize=6, ncol=min(n_sys, 4), loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path)
+    p.close(fig)  # type: ignore[attr-defined]

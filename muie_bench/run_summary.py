@@ -1,0 +1,79 @@
+"""Rich tables that the CLI prints for runs, scores and comparisons."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from muie_bench.compare import CompareResult
+from muie_bench.paper_sets import COLUMN_TITLES, columns_for, modality_label
+from muie_bench.runner import RunResult
+from muie_bench.schema import Scores
+
+#: exit status of ``muie-bench run`` when instances failed: FAILED_EXIT_BASE + min(n, 95)
+FAILED_EXIT_BASE = 160
+FAILED_EXIT_CAP = 95
+
+
+def failed_exit_code(failed: int) -> int:
+    """0 when nothing failed, else 160 + the number of failed instances (capped at 95).
+
+    160+ stays clear of 1/2 (user errors) and of 128+signal (up to 159).
+    """
+    return 0 if failed <= 0 else FAILED_EXIT_BASE + min(failed, FAILED_EXIT_CAP)
+
+
+def scores_table(scores: Scores, title: str = "scores") -> Table:
+    """Per set the paper's columns, value and 95 % CI, with instance/failure counts."""
+    t = Table(title=title)
+    for col in ("set", "mod", "instances", "failed", "metrics (95 % CI)"):
+        t.add_column(col, justify="right" if col in ("instances", "failed") else "left")
+    for sid, ss in scores.sets.items():
+        parts = []
+        for m in columns_for(sid, ss.task, ss.modalities):
+            mv = ss.metrics.get(m)
+            if mv is None:
+                continue
+            ci = f" ({mv.ci_low:.1f}–{mv.ci_high:.1f})" if mv.ci_low is not None and \
+                mv.ci_high is not None else ""
+            parts.append(f"{COLUMN_TITLES.get(m, m)} {mv.value:.1f}{ci}")
+        t.add_row(sid, modality_label(ss.modalities), str(ss.instances), str(ss.failed),
+                  "  ".join(parts))
+    return t
+
+
+def run_lines(res: RunResult) -> list[str]:
+    rec = res.record
+    c = rec.counts
+    how = "resumed" if res.resumed else "new run"
+    lines = [
+        f"run {rec.run_id} ({how}): {res.run_dir}",
+        f"system {rec.system.name} ({rec.system.kind}, fingerprint {rec.system.fingerprint}) on "
+        f"{rec.benchmark.get('name')} {rec.benchmark.get('version')}",
+        f"predicted now {res.predicted_now}, already done {res.already_done}; total "
+        f"{c.get('total', 0)}: {c.get('done', 0)} ok, {c.get('failed', 0)} failed, "
+        f"{c.get('missing', 0)} missing; status {rec.status}",
+    ]
+    wall = rec.timings.get("wall_predict")
+    if wall and res.predicted_now:
+        lines.append(f"prediction: {res.predicted_now / wall:.1f} instances/s this session")
+    stages = {k[6:]: v for k, v in rec.timings.items() if k.startswith("stage.")}
+    if stages:
+        lines.append("stage seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
+    for e in rec.errors[:5]:
+        lines.append(f"  failed {e.get('id')}: {e.get('error')}")
+    if len(rec.errors) > 5 or c.get("failed", 0) > 5:
+        lines.append(f"  ... {c.get('failed', 0)} failed in all (see run.json / predictions.jsonl)")
+    return lines
+
+
+def compare_table(res: CompareResult) -> Table:
+    a, b = res.a, res.b
+    t = Table(title=f"B - A: A = {a.system.name} ({a.run_id}), B = {b.system.name} ({b.run_id})")
+    for col in ("set", "mod", "metric", "A", "B", "B - A", "p", "paired"):
+        t.add_column(col, justify="left" if col in ("set", "mod", "metric") else "right")
+    for r in res.rows:
+        star = " *" if r.p_value < 0.05 else ""
+        t.add_row(r.set, r.modalities, COLUMN_TITLES.get(r.metric, r.metric),
+                  "–" if r.a is None else f"{r.a:.1f}", "–" if r.b is None else f"{r.b:.1f}",
+                  f"{r.diff:+.1f}", f"{r.p_value:.3f}{star}", str(r.paired))
+    return t
