@@ -1,0 +1,115 @@
+"""Instruction prompts of the MLLM systems, built from versioned template files.
+
+A template is a JSON file in ``muie_bench/systems/prompt_templates/`` named
+``<version>.json``. Its sha256 goes into the system fingerprint (see :func:`template_sha256`),
+so changing a template changes the run's fingerprint. A prompt is the template's system
+line plus one user message: the task instruction (label inventory from the benchmark
+manifest), the grounding request when the instance has media, the text block when the
+instance has text, and the list of attached media (sent by the backend).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from muie_bench.errors import UserError
+from muie_bench.schema import MEDIA_FIELDS, Instance, SetSpec
+
+DEFAULT_TEMPLATE = "reamo-v1"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What a backend sends: a system line, the user text and the media to attach.
+
+    ``media`` lists ``(modality, relative path)`` in the order image, audio, video.
+    """
+
+    system: str
+    user: str
+    media: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    template: str = DEFAULT_TEMPLATE
+
+    def sha256(self) -> str:
+        """Hash of the template version and the exact text sent (media are hashed apart)."""
+        blob = json.dumps([self.template, self.system, self.user, list(self.media)])
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def template_names() -> list[str]:
+    """Versions of the bundled templates."""
+    d = resources.files("muie_bench.systems").joinpath("prompt_templates")
+    return sorted(p.name[: -len(".json")] for p in d.iterdir() if p.name.endswith(".json"))
+
+
+@lru_cache(maxsize=8)
+def _template_text(version: str) -> str:
+    d = resources.files("muie_bench.systems").joinpath("prompt_templates")
+    f = d.joinpath(f"{version}.json")
+    if not f.is_file():
+        raise UserError(
+            f"template {version!r}: no such prompt template (known: {', '.join(template_names())})"
+        )
+    return f.read_text(encoding="utf-8")
+
+
+def load_template(version: str = DEFAULT_TEMPLATE) -> dict[str, Any]:
+    """The parsed template ``version``."""
+    data: dict[str, Any] = json.loads(_template_text(version))
+    return data
+
+
+def template_sha256(version: str = DEFAULT_TEMPLATE) -> str:
+    """sha256 of the template file's text (part of the system fingerprint)."""
+    return hashlib.sha256(_template_text(version).encode()).hexdigest()
+
+
+def _join(words: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def render_labels(task: str, spec: SetSpec, tpl: dict[str, Any]) -> str:
+    """The label inventory as the prompt lists it; events as ``type (role, role)``."""
+    if task == "ee":
+        parts = [f"{t} ({', '.join(roles)})" if roles else t for t, roles in spec.event_types.items()]
+        out = "; ".join(parts)
+    elif task == "re":
+        out = ", ".join(spec.relation_types)
+    else:
+        out = ", ".join(spec.entity_types)
+    return out or str(tpl["no_labels"])
+
+
+def build_prompt(instance: Instance, spec: SetSpec, version: str = DEFAULT_TEMPLATE) -> Prompt:
+    """The prompt of ``instance`` under template ``version`` with the inventory of ``spec``."""
+    tpl = load_template(version)
+    task_tpl = tpl["tasks"][instance.task]
+    media = [m for m in ("image", "video", "audio") if m in instance.modalities]
+    sources = [tpl["source_names"][m] for m in ("text", "image", "video", "audio")
+               if m in instance.modalities]
+    media_words = _join([tpl["media_names"][m] for m in media])
+    outline = task_tpl["outline"].format(media=media_words) if media else ""
+    lines = [
+        task_tpl["instruction"].format(
+            sources=_join(sources), outline=outline, labels=render_labels(instance.task, spec, tpl)
+        )
+    ]
+    if media:
+        modules = " or ".join(f"<Module>{tpl['modules'][m]}</Module>" for m in media)
+        lines.append(tpl["grounding"].format(media=media_words, modules=modules))
+    if instance.text is not None:
+        lines.append(tpl["text_block"].format(text=instance.text))
+    if media:
+        verb = "is" if len(media) == 1 else "are"
+        lines.append(tpl["media_block"].format(media=media_words, verb=verb))
+    attached = tuple((m, str(getattr(instance, m))) for m in MEDIA_FIELDS if m in media)
+    return Prompt(system=str(tpl["system"]), user="\n".join(lines), media=attached,
+                  template=str(tpl["version"]))
