@@ -216,6 +216,34 @@ def run(
         sys.exit(code)  # typer.Exit's code is dropped by app(standalone_mode=False)
 
 
+@app.command("run-all")
+def run_all(
+    systems: Annotated[list[str], typer.Argument(help="system presets, run in this order")],
+    benchmark: Annotated[
+        str, typer.Option("--benchmark", "-b", help="known benchmark name or directory")
+    ] = "muie-synth-mini",
+    out: Annotated[Path, typer.Option(help="runs folder")] = Path("results/runs"),
+    leaderboard_out: Annotated[
+        Path, typer.Option("--leaderboard-out", help="leaderboard folder")
+    ] = Path("results/leaderboard"),
+    workers: Annotated[int, typer.Option("--workers", "-j", help="parallel workers")] = 1,
+) -> None:
+    """The main job: run (or resume) each system, score, write and print the leaderboard."""
+    from rich.markdown import Markdown
+
+    from muie_bench.main_job import main_job
+    from muie_bench.run_summary import run_lines
+
+    res = main_job(
+        systems, benchmark, out, leaderboard_out, workers=workers,
+        progress=err_console.is_terminal, argv=["muie-bench", *sys.argv[1:]],
+        on_run=lambda r: [console.print(x, markup=False, highlight=False) for x in run_lines(r)],
+    )
+    console.print(Markdown(res.leaderboard["markdown"]))
+    console.print(f"wrote {leaderboard_out}/leaderboard.md, .csv, .html and "
+                  f"{len(res.leaderboard['images'])} charts", markup=False, highlight=False)
+
+
 @app.command()
 def leaderboard(
     runs_dir: Annotated[Path, typer.Argument(help="folder of run directories")] = Path(

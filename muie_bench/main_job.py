@@ -1,0 +1,43 @@
+"""The main job (``make run``): run several systems on one benchmark, then the leaderboard.
+
+Each system is run with :func:`muie_bench.runner.run` (so a second call resumes and is
+quick), scored, and the leaderboard is written from every run under the runs folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from muie_bench.runner import RunOptions, RunResult, run
+
+
+@dataclass
+class MainJobResult:
+    runs: list[RunResult]
+    leaderboard: dict[str, Any]
+
+
+def main_job(
+    systems: list[str],
+    benchmark: str | Path,
+    runs_dir: Path,
+    leaderboard_dir: Path,
+    workers: int = 1,
+    progress: bool = False,
+    argv: list[str] | None = None,
+    on_run: Callable[[RunResult], None] | None = None,
+) -> MainJobResult:
+    """Run (or resume) every system in order, then write the leaderboard of ``runs_dir``."""
+    from muie_bench.leaderboard import write_leaderboard
+
+    results = []
+    for name in systems:
+        res = run(RunOptions(system=name, benchmark=benchmark, out=runs_dir, workers=workers,
+                             progress=progress, argv=list(argv or [])))
+        results.append(res)
+        if on_run is not None:
+            on_run(res)
+    return MainJobResult(results, write_leaderboard(runs_dir, leaderboard_dir))
