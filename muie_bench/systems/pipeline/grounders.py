@@ -30,7 +30,7 @@ import numpy as np
 from muie_bench.schema import RLE, Instance, VideoTrack
 from muie_bench.systems.pipeline.align import SphinxAligner
 from muie_bench.systems.pipeline.asr import Transcript, WhisperASR
-from muie_bench.systems.pipeline.common import Box, Word, box_to_rle, tokens, union_box
+from muie_bench.systems.pipeline.common import Box, Word, box_to_rle, timed, tokens, union_box
 from muie_bench.systems.pipeline.detect import Detection, HaarDetector
 from muie_bench.systems.pipeline.ocr import OcrLine, RapidOcr
 from muie_bench.systems.pipeline.video import Tracklet, VideoAnalyzer, VideoPerception
@@ -115,6 +115,9 @@ class BuiltinGrounder:
     sign_max_area: float = 0.5
     text_pad: float = 0.25
     cache_size: int = 4
+    #: the caller's trace: perception adds ``timings[stage]`` seconds to it (asr, align, ocr,
+    #: detect, video); the pipeline system points it at each prediction's trace
+    trace: dict[str, Any] = field(default_factory=dict, repr=False)
     _cache: OrderedDict[tuple[str, str], Any] = field(default_factory=OrderedDict, repr=False)
     _handed: dict[tuple[str, str], set[int]] = field(default_factory=dict, repr=False)
     _components: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -147,8 +150,14 @@ class BuiltinGrounder:
         def make() -> ImagePerception:
             assert inst.image is not None
             rgb = bench.media.image(inst.image)
-            lines = self.component("ocr").read(rgb) if self.use_ocr else []
-            dets = self.component("detect").detect(rgb) if self.use_detector else []
+            lines: list[OcrLine] = []
+            dets: list[Detection] = []
+            if self.use_ocr:
+                with timed(self.trace, "ocr"):
+                    lines = self.component("ocr").read(rgb)
+            if self.use_detector:
+                with timed(self.trace, "detect"):
+                    dets = self.component("detect").detect(rgb)
             return ImagePerception(rgb, lines, dets)
 
         return self._cached(inst, "image", make)  # type: ignore[no-any-return]
@@ -167,7 +176,8 @@ class BuiltinGrounder:
 
         def make() -> Transcript:
             samples, rate = self.audio_samples(inst, bench)
-            return self.component("asr").transcribe(samples, rate)  # type: ignore[no-any-return]
+            with timed(self.trace, "asr"):
+                return self.component("asr").transcribe(samples, rate)  # type: ignore[no-any-return]
 
         return self._cached(inst, "asr", make)  # type: ignore[no-any-return]
 
@@ -179,12 +189,14 @@ class BuiltinGrounder:
             if samples.size == 0:
                 return AudioPerception([], "none")
             if inst.text and self.align_text:
-                words = self.component("align").align(samples, rate, inst.text)
+                with timed(self.trace, "align"):
+                    words = self.component("align").align(samples, rate, inst.text)
                 if words:
                     return AudioPerception(words, "align")
             tr = self.transcript(inst, bench)
             if self.realign_asr and tr.text:
-                words = self.component("align").align(samples, rate, tr.text)
+                with timed(self.trace, "align"):
+                    words = self.component("align").align(samples, rate, tr.text)
                 if words:
                     return AudioPerception(words, "asr+align", tr)
             return AudioPerception(tr.words, "asr", tr)
@@ -194,11 +206,13 @@ class BuiltinGrounder:
     def perceive_video(self, inst: Instance, bench: Benchmark) -> VideoPerception:
         def make() -> VideoPerception:
             assert inst.video is not None
-            frames = list(bench.media.video_frames(inst.video))
-            fps = bench.media.video_info(inst.video).fps
-            det = self.component("detect") if self.use_detector else None
-            ocr = self.component("ocr") if self.use_ocr else None
-            return self.component("video").analyze(frames, fps, det, ocr)  # type: ignore[no-any-return]
+            with timed(self.trace, "video"):
+                frames = list(bench.media.video_frames(inst.video))
+                fps = bench.media.video_info(inst.video).fps
+                det = self.component("detect") if self.use_detector else None
+                ocr = self.component("ocr") if self.use_ocr else None
+                return self.component("video").analyze(  # type: ignore[no-any-return]
+                    frames, fps, det, ocr)
 
         return self._cached(inst, "video", make)  # type: ignore[no-any-return]
 

