@@ -23,6 +23,7 @@ S = TypeVar("S", bound=type[System])
 #: modules of the built-in kinds, imported on first lookup (keeps package import light)
 BUILTIN_MODULES = [
     "muie_bench.systems.reference",
+    "muie_bench.systems.pipeline.presets",
 ]
 
 
