@@ -24,6 +24,8 @@ S = TypeVar("S", bound=type[System])
 BUILTIN_MODULES = [
     "muie_bench.systems.reference",
     "muie_bench.systems.pipeline.presets",
+    "muie_bench.systems.reamo",
+    "muie_bench.systems.openai_chat",
 ]
 
 
