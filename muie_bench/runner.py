@@ -197,6 +197,8 @@ def run(opts: RunOptions, system: System | None = None) -> RunResult:
         record.argv = redact_argv(opts.argv)
         record.status = "running"
         record.ended = None
+        # the environment of the latest session (the one that finishes and scores the run)
+        record.git, record.packages, record.host = git_info(), package_versions(), host_info()
     else:
         run_dir = base / new_run_id(fingerprint)
         run_dir.mkdir(parents=True, exist_ok=False)
@@ -429,7 +431,12 @@ def _execute(
     if workers > 1 and system.parallelism == "process":
         yield from _execute_processes(system, bench, todo, workers, timeout)
         return
-    system.setup(bench)
+    try:
+        system.setup(bench)
+    except UserError:
+        raise
+    except Exception as e:
+        raise SetupFailed(f"system setup failed: {type(e).__name__}: {e}") from e
     if workers == 1:
         for inst in todo:
             yield _predict_line(system, inst, bench, timeout)

@@ -25,6 +25,7 @@ class FlakySettings(SystemSettings):
     fail_suffixes: list[str] = Field(default_factory=list)
     sleep: float = 0.0
     api_key: str = ""
+    fail_setup: bool = False
 
 
 @register("test-flaky")
@@ -35,6 +36,9 @@ class Flaky(System):
     parallelism: ClassVar[Literal["thread", "process"]] = "thread"
 
     def setup(self, benchmark: Benchmark) -> None:
+        assert isinstance(self.settings, FlakySettings)
+        if self.settings.fail_setup:
+            raise OSError("model weights not found at /nowhere")
         self.setup_pid = os.getpid()
 
     def predict(self, instance: Instance, benchmark: Benchmark) -> Prediction:

@@ -131,6 +131,16 @@ def test_process_workers_set_up_once_each(tmp_path: Path, tiny_dir: Path) -> Non
     assert all(x["trace"]["worker"]["setup_pid"] == x["trace"]["worker"]["pid"] for x in lines)
 
 
+@pytest.mark.parametrize("kind,workers", [("test-flaky", 1), ("test-flaky-proc", 2)])
+def test_setup_failure_stops_the_run(tmp_path: Path, tiny_dir: Path, kind: str,
+                                     workers: int) -> None:
+    with pytest.raises(UserError, match=r"setup failed.*model weights not found"):
+        run(_opts(tmp_path, tiny_dir, system=kind, workers=workers, sets=["ti-ner"],
+                  overrides={"fail_setup": True}))
+    rec = json.loads(next((tmp_path / "runs").rglob("run.json")).read_text())
+    assert rec["status"] == "failed" and "model weights not found" in rec["errors"][-1]["error"]
+
+
 def test_timeout_fails_the_instance_and_moves_on(tmp_path: Path, tiny_dir: Path) -> None:
     res = run(_opts(tmp_path, tiny_dir, system="test-hang", sets=["ti-ner"], timeout=0.5,
                     overrides={"hang": 20}))
