@@ -84,6 +84,7 @@ class MllmSystem(System):
         super().__init__(name, settings)
         assert isinstance(settings, MllmSettings)
         self.s: MllmSettings = settings
+        template_sha256(settings.template)  # an unknown template stops here, before any run
         self.backend_name = self.resolve_backend()
         self.backend: Backend = self._make_backend()
         self.grounder: Grounder | None = None
