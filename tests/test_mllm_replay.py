@@ -156,3 +156,20 @@ def test_bad_replay_file_stops_the_run_with_one_line(tiny_dir: Path, tmp_path: P
     system = build_system("reamo", {"replay_path": str(p), "grounder": "none"})
     with pytest.raises(UserError, match=r"bad\.jsonl:2: \(json\)"):
         system.setup(load_benchmark(tiny_dir))
+
+
+def test_default_builtin_grounder_carries_out_invocations(tiny_dir: Path, tmp_path: Path) -> None:
+    """The default grounder is the pipeline's BuiltinGrounder (offline components)."""
+    pytest.importorskip("muie_bench.systems.pipeline.grounders")
+    replay = _replay_file(tmp_path / "r.jsonl", {"v-ee-0": RAW["v-ee-0"]})
+    system = build_system("reamo", {"replay_path": str(replay)})
+    bench = load_benchmark(tiny_dir).filter(ids=["v-ee-0"])
+    system.setup(bench)
+    pred = system.predict(bench.get("v-ee-0"), bench)
+    assert pred.error is None
+    rec = pred.trace["invocations"][0]
+    assert (rec["modality"], rec["target"], rec["found"]) == ("video", "red car", True)
+    track = pred.output.entities[0].video_track
+    assert track is not None and track.frames
+    info = bench.media.video_info("media/v-ee-0.mp4")
+    assert all(m.size == (info.height, info.width) for m in track.frames.values())
