@@ -281,6 +281,21 @@ def compare(
         console.print(f"note: {n}", markup=False, highlight=False)
 
 
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="run directory")],
+    out: Annotated[
+        Optional[Path], typer.Option(help="HTML file (default: RUN_DIR/report.html)")  # noqa: UP045
+    ] = None,
+    per_set: Annotated[int, typer.Option(help="instances shown per set")] = 5,
+) -> None:
+    """Static HTML report of one run: media with gold and predicted groundings drawn."""
+    from muie_bench.report import write_report
+
+    console.print(f"wrote {write_report(run_dir, out, per_set=per_set)}", markup=False,
+                  highlight=False)
+
+
 # ============================================================== entry point
 
 
