@@ -28,11 +28,11 @@ from typing import Any
 
 
 class _Base:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         handler = self._handler()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -122,11 +122,12 @@ def _matches(key: str, text: str) -> bool:
 class ChatServer(_Base):
     """Scripted OpenAI chat-completions server (see the module docstring)."""
 
-    def __init__(self, script: dict[str, list[Any]], default: str = "None") -> None:
+    def __init__(self, script: dict[str, list[Any]], default: str = "None",
+                 port: int = 0) -> None:
         self.script = script
         self.default = default
         self.played: dict[str, int] = {}
-        super().__init__()
+        super().__init__(port)
 
     @property
     def base_url(self) -> str:
@@ -174,9 +175,6 @@ class GrounderServer(_Base):
 
 if __name__ == "__main__":
     with open(sys.argv[1], encoding="utf-8") as f:
-        chat = ChatServer(json.load(f))
-    if len(sys.argv) > 2:
-        chat.httpd.server_close()
-        chat.httpd = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), chat._handler())
+        chat = ChatServer(json.load(f), port=int(sys.argv[2]) if len(sys.argv) > 2 else 0)
     print(f"serving chat completions at {chat.base_url}", flush=True)
     chat.httpd.serve_forever()

@@ -307,3 +307,20 @@ def test_retry_after_header_forms() -> None:
     assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None
     later = retry_after_seconds(formatdate(time.time() + 30, usegmt=True))
     assert later is not None and 0 < later <= 30
+
+
+def test_audio_transcript_fallback(tiny_dir: Path) -> None:
+    """audio_mode=transcript: the offline Whisper transcript replaces the audio part."""
+    pytest.importorskip("faster_whisper")
+    with ChatServer({}, default="None") as chat:
+        assert isinstance(chat, ChatServer)
+        system = build_system("openai-chat", {"base_url": chat.base_url, "cache": False,
+                                              "grounder": "none", "audio_mode": "transcript"})
+        bench = load_benchmark(tiny_dir).filter(ids=["a-re-0"])
+        system.setup(bench)
+        pred = system.predict(bench.get("a-re-0"), bench)
+        assert pred.error is None
+        parts = chat.requests[0]["body"]["messages"][1]["content"]
+        assert [p["type"] for p in parts] == ["text", "text"]
+        transcript = pred.trace["info"]["transcripts"]["media/a-re-0.wav"]
+        assert parts[1]["text"] == f"Audio transcript: {transcript}"

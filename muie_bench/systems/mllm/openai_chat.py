@@ -6,7 +6,9 @@ content is the prompt text followed by the media:
 * image: ``{"type": "image_url", "image_url": {"url": "data:<mime>;base64,..."}}``;
 * audio (``audio_mode="input_audio"``): ``{"type": "input_audio", "input_audio":
   {"data": <base64>, "format": "wav" | "mp3"}}`` (other formats are decoded and sent as
-  16-bit WAV); ``audio_mode="omit"`` sends no audio and says so in the text;
+  16-bit WAV); ``audio_mode="transcript"`` (for endpoints without audio input) sends
+  ``Audio transcript: ...`` made by the pipeline's offline Whisper ASR (``asr_settings``),
+  kept in the trace as ``info.transcripts``; ``audio_mode="omit"`` sends no audio and says so;
 * video (``video_mode="frames"``, the fallback every vision endpoint accepts): a text part
   naming the sampled times, then ``video_frames`` evenly spaced frames as JPEG image parts;
   ``video_mode="video_url"``: ``{"type": "video_url", "video_url": {"url":
@@ -80,6 +82,8 @@ class OpenAIChatBackend:
         self.cache = RequestCache(s.cache_dir) if s.cache else None
         self._client: Any = None
         self._lock = threading.Lock()
+        self._asr: Any = None
+        self._asr_lock = threading.Lock()
 
     # ------------------------------------------------------------------ setup
     def setup(self) -> None:
@@ -108,12 +112,16 @@ class OpenAIChatBackend:
 
     # ------------------------------------------------------------------ request
     def _params(self) -> dict[str, Any]:
-        return {"temperature": self.s.temperature, "max_tokens": self.s.max_tokens,
+        return {"temperature": self.s.temperature, "max_tokens": self.s.length_limit,
                 "audio_mode": self.s.audio_mode, "video_mode": self.s.video_mode,
-                "video_frames": self.s.video_frames}
+                "video_frames": self.s.video_frames,
+                "asr": self.s.asr_settings if self.s.audio_mode == "transcript" else None}
 
-    def messages(self, prompt: Prompt, benchmark: Benchmark) -> list[dict[str, Any]]:
-        """The chat messages of ``prompt`` with its media encoded as content parts."""
+    def messages(self, prompt: Prompt, benchmark: Benchmark,
+                 info: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The chat messages of ``prompt`` with its media encoded as content parts;
+        transcripts made for ``audio_mode="transcript"`` go into ``info``."""
+        info = {} if info is None else info
         content: list[dict[str, Any]] = [{"type": "text", "text": prompt.user}]
         for modality, rel in prompt.media:
             path = benchmark.media.path(rel)
@@ -122,15 +130,20 @@ class OpenAIChatBackend:
                 content.append({"type": "image_url", "image_url": {"url": _data_url(
                     mime, path.read_bytes())}})
             elif modality == "audio":
-                content.extend(self._audio_parts(rel, benchmark))
+                content.extend(self._audio_parts(rel, benchmark, info))
             elif modality == "video":
                 content.extend(self._video_parts(rel, benchmark))
         return [{"role": "system", "content": prompt.system},
                 {"role": "user", "content": content}]
 
-    def _audio_parts(self, rel: str, benchmark: Benchmark) -> list[dict[str, Any]]:
+    def _audio_parts(self, rel: str, benchmark: Benchmark,
+                     info: dict[str, Any]) -> list[dict[str, Any]]:
         if self.s.audio_mode == "omit":
             return [{"type": "text", "text": "(The audio is not sent to this endpoint.)"}]
+        if self.s.audio_mode == "transcript":
+            text = self._transcribe(rel, benchmark)
+            info.setdefault("transcripts", {})[rel] = text
+            return [{"type": "text", "text": f"Audio transcript: {text}"}]
         path = benchmark.media.path(rel)
         ext = path.suffix.lower().lstrip(".")
         if ext in ("wav", "mp3"):
@@ -144,6 +157,15 @@ class OpenAIChatBackend:
             data, fmt = buf.getvalue(), "wav"
         return [{"type": "input_audio",
                  "input_audio": {"data": base64.b64encode(data).decode(), "format": fmt}}]
+
+    def _transcribe(self, rel: str, benchmark: Benchmark) -> str:
+        from muie_bench.systems.pipeline.asr import WhisperASR
+
+        with self._asr_lock:  # one model per backend, one transcription at a time
+            if self._asr is None:
+                self._asr = WhisperASR.from_settings(dict(self.s.asr_settings))
+            samples, rate = benchmark.media.audio(rel)
+            return str(self._asr.transcribe(samples, rate).text)
 
     def _video_parts(self, rel: str, benchmark: Benchmark) -> list[dict[str, Any]]:
         path = benchmark.media.path(rel)
@@ -182,8 +204,10 @@ class OpenAIChatBackend:
             hit = self.cache.get(key)
             if hit is not None:
                 return Generation(hit["text"], cache_hit=True, info=hit.get("info", {}))
-        messages = self.messages(prompt, benchmark)
+        extra: dict[str, Any] = {}
+        messages = self.messages(prompt, benchmark, extra)
         gen = self._call(messages)
+        gen.info.update(extra)
         if self.cache is not None and gen.text is not None:
             self.cache.put(key, {"text": gen.text, "model": self.s.model, "info": gen.info})
         return gen
@@ -199,7 +223,7 @@ class OpenAIChatBackend:
                 with sem:
                     resp = self._client.chat.completions.create(
                         model=self.s.model, messages=messages,
-                        temperature=self.s.temperature, max_tokens=self.s.max_tokens,
+                        temperature=self.s.temperature, max_tokens=self.s.length_limit,
                     )
                 choice = resp.choices[0]
                 info: dict[str, Any] = {"finish_reason": choice.finish_reason}

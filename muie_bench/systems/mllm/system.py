@@ -68,10 +68,12 @@ class MllmSettings(SystemSettings):
     cache: bool = True
     cache_dir: str = "results/cache/mllm"
     temperature: float = 0.0
-    max_tokens: int = Field(1024, ge=1)
+    length_limit: int = Field(1024, ge=1, description="max_tokens sent with each chat request")
     video_mode: Literal["frames", "video_url"] = "frames"
     video_frames: int = Field(8, ge=1)
-    audio_mode: Literal["input_audio", "omit"] = "input_audio"
+    audio_mode: Literal["input_audio", "transcript", "omit"] = "input_audio"
+    asr_settings: dict[str, Any] = Field(
+        default_factory=dict, description="audio_mode=transcript: the pipeline's WhisperASR")
 
 
 class MllmSystem(System):
