@@ -15,7 +15,7 @@ from muie_bench.systems.registry import add_preset, register
 
 
 class OpenAIChatSettings(MllmSettings):
-    backend: Literal["openai"] = "openai"  # type: ignore[assignment]
+    backend: Literal["openai"] = "openai"
     model: str = Field("gpt-4o", description="model name sent to the chat endpoint")
 
 

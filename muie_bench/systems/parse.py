@@ -431,9 +431,9 @@ def _build_ee(nodes: list[Node], spec: SetSpec, b: _Builder, notes: list[str]) -
         roles = _inventory(spec.event_types.get(canon, []))
         pairs: list[tuple[str, str]] = []
         for a in nested:
-            s = [x for x in _strings(a) if x]
-            if len(s) >= 2:
-                pairs.append((s[0], ", ".join(s[1:])))
+            fs = [x for x in _strings(a) if x]
+            if len(fs) >= 2:
+                pairs.append((fs[0], ", ".join(fs[1:])))
         for s in loose:  # "Role: argument" fields
             if ":" in s or "=" in s:
                 r, _, v = s.partition(":") if ":" in s else s.partition("=")
