@@ -41,5 +41,10 @@ lint: setup-test
 	$(BIN)/ruff check muie_bench tests
 	$(BIN)/mypy muie_bench/schema.py muie_bench/benchmark.py
 
+# the full 3,000-instance muie-synth into benchmark_data/muie-synth/ (git-ignored), validated
+data: setup
+	$(BIN)/muie-bench data build --size full --workers 2
+	$(BIN)/muie-bench validate muie-synth --no-media-hashes
+
 clean-venv:
 	rm -rf $(VENV)

@@ -296,6 +296,50 @@ def report(
                   highlight=False)
 
 
+# ============================================================== bundled benchmark (datagen)
+
+data_app = typer.Typer(help="Build and preview the bundled benchmark muie-synth.",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("build")
+def data_build(
+    size: Annotated[str, typer.Option(help="mini (8 per set) or full (200 per set)")] = "mini",
+    seed: Annotated[int, typer.Option(help="generator seed")] = 0,
+    out: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="output directory (default: benchmark_data/<name>)"),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 2,
+) -> None:
+    """Generate muie-synth deterministically (same seed and version -> same bytes)."""
+    from muie_bench.datagen.build import build
+
+    r = build(size=size, seed=seed, out=out, workers=workers)
+    console.print(f"wrote {r.instances} instances, {r.files} files ({r.bytes / 1e6:.1f} MB) "
+                  f"to {r.out} in {r.seconds:.1f} s", markup=False, highlight=False)
+
+
+@data_app.command("preview")
+def data_preview(
+    benchmark: Annotated[str, typer.Argument(help="benchmark directory or known name")] = (
+        "muie-synth-mini"),
+    out: Annotated[Path, typer.Option(help="PNG file to write")] = Path("preview.png"),
+    sets: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="comma-separated set ids (default: every set with images or video)"),
+    ] = None,
+    per_set: Annotated[int, typer.Option(help="instances per set (one row each set)")] = 3,
+) -> None:
+    """Overlay sheet: gold masks drawn on images and video frames, one row per set."""
+    from muie_bench.datagen.preview import write_preview
+
+    chosen = [s.strip() for s in sets.split(",") if s.strip()] if sets else None
+    path = write_preview(benchmark, out, sets=chosen, per_set=per_set)
+    console.print(f"wrote {path}", markup=False, highlight=False)
+
+
 # ============================================================== entry point
 
 

@@ -1,0 +1,108 @@
+"""Short H.264 clips of cut-outs moving over a background, with exact per-frame masks.
+
+An ``Actor`` is a cut-out and its top-left position per frame (``None`` = not in the
+clip). Actors are drawn in list order (later ones occlude earlier ones); each frame's
+mask of an actor is exactly its drawn, unoccluded, in-frame pixels; frames where nothing
+of it is visible are left out of its track. Containers are written with
+``fflags=+bitexact`` and one encoder thread, so the same frames give the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from muie_bench.datagen.assets import U8, Mask
+from muie_bench.datagen.compose import Scene, rle
+
+W, H, FPS, SECONDS = 192, 144, 10, 3
+N_FRAMES = FPS * SECONDS
+
+
+@dataclass
+class Actor:
+    key: str
+    rgb: U8
+    mask: Mask
+    path: list[tuple[int, int] | None]
+
+
+def linear_path(a: tuple[float, float], b: tuple[float, float], f0: int = 0, f1: int = N_FRAMES - 1,
+                n: int = N_FRAMES) -> list[tuple[int, int] | None]:
+    """Moves from a to b between frames f0 and f1, holds before and after."""
+    out: list[tuple[int, int] | None] = []
+    for i in range(n):
+        t = min(1.0, max(0.0, (i - f0) / max(1, f1 - f0)))
+        out.append((round(a[0] + (b[0] - a[0]) * t), round(a[1] + (b[1] - a[1]) * t)))
+    return out
+
+
+def render(bg: U8, actors: list[Actor]) -> tuple[list[U8], dict[str, dict[int, Mask]]]:
+    """Frames and, per actor, frame index -> mask (only frames where it is visible)."""
+    frames: list[U8] = []
+    tracks: dict[str, dict[int, Mask]] = {a.key: {} for a in actors}
+    for i in range(len(actors[0].path)):
+        scene = Scene(bg)
+        for a in actors:
+            pos = a.path[i]
+            if pos is not None:
+                scene.paste(a.key, a.rgb, a.mask, pos[0], pos[1])
+        for key, m in scene.masks.items():
+            if m.any():
+                tracks[key][i] = m
+        frames.append(scene.img)
+    return frames, tracks
+
+
+def track_json(masks: dict[int, Mask]) -> dict[str, Any]:
+    return {"fps": float(FPS), "frames": {str(i): rle(m) for i, m in sorted(masks.items())}}
+
+
+def union_track(*tracks: dict[int, Mask]) -> dict[int, Mask]:
+    out: dict[int, Mask] = {}
+    for t in tracks:
+        for i, m in t.items():
+            out[i] = (out[i] | m) if i in out else m.copy()
+    return out
+
+
+def to_yuv420p(img: U8) -> U8:
+    """RGB -> planar YUV 4:2:0 (BT.601, limited range) as PyAV's (H * 3/2, W) layout.
+
+    Done in numpy rather than by FFmpeg's swscale, whose output was seen to depend on
+    process state (so the same frames did not always give the same bytes).
+    """
+    x = img.astype(np.float32)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = 16 + 0.257 * r + 0.504 * g + 0.098 * b
+    u = 128 - 0.148 * r - 0.291 * g + 0.439 * b
+    v = 128 + 0.439 * r - 0.368 * g - 0.071 * b
+    h, w = y.shape
+    u = u.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+    v = v.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+
+    def q(a: np.ndarray[Any, Any]) -> U8:
+        return np.clip(np.rint(a), 0, 255).astype(np.uint8)
+
+    return np.concatenate([q(y), q(u).reshape(h // 4, w), q(v).reshape(h // 4, w)], axis=0)
+
+
+def encode_mp4(frames: list[U8], fps: int = FPS) -> bytes:
+    """H.264 (yuv420p so browsers play it, CRF 20) in MP4, bit-exact container."""
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format="mp4", options={"fflags": "+bitexact"}) as c:
+        s = c.add_stream("libx264", rate=fps)
+        s.width, s.height = frames[0].shape[1], frames[0].shape[0]
+        s.pix_fmt = "yuv420p"
+        s.codec_context.options = {"crf": "20", "preset": "medium", "threads": "1", "flags": "+bitexact"}
+        for img in frames:
+            for pkt in s.encode(av.VideoFrame.from_ndarray(to_yuv420p(img), format="yuv420p")):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    return buf.getvalue()
