@@ -12,7 +12,8 @@ from muie_bench.systems.parse import parse_output, scan_tuples, split_meta
 NER = SetSpec(id="ti-ner", modalities=["text", "image"], task="ner", count=0,
               entity_types=["PER", "ORG", "LOC", "MISC"])
 RE = SetSpec(id="ta-re", modalities=["text", "audio"], task="re", count=0,
-             relation_types=["per:employee_of", "org:city_of_headquarters", "located_in"])
+             relation_types=["per:employee_of", "org:city_of_headquarters", "located_in"],
+             entity_types=["PER", "ORG", "GPE"])
 EE = SetSpec(id="ti-ee", modalities=["text", "image"], task="ee", count=0,
              event_types={"Conflict:Attack": ["Attacker", "Target", "Instrument", "Place"],
                           "Movement:Transport": ["Agent", "Artifact", "Destination", "Origin"]})
@@ -120,6 +121,10 @@ CASES: list[tuple[str, str, str | None, str | None, Any, str | None]] = [
     ("re-truncated", "re", T_RE, "(Iris Kade, per:employee_of, Orvex)(Orvex, org:city_of", [EMP],
      None),
     ("re-no-relations", "re", T_RE, "No relations found.", [], None),
+    ("re-typed-entities", "re", T_RE, "(Iris Kade (PER), per:employee_of, Orvex (org))",
+     [EMP], None),
+    ("re-parens-not-a-type", "re", "Bo works for Apple (AAPL).",
+     "(Bo, per:employee_of, Apple (AAPL))", [("Bo", "per:employee_of", "Apple (AAPL)")], None),
     # ---------------------------------------------------------------- EE
     ("ee-nested", "ee", T_EE,
      "(Conflict:Attack, fired, (Attacker, Soldiers), (Target, convoy), (Instrument, rockets))",
@@ -249,3 +254,10 @@ def test_scan_nested_and_truncated() -> None:
     groups, truncated = scan_tuples("x (a, (b, c), d) y (e, f")
     assert groups == [["a", ["b", "c"], "d"]]
     assert truncated
+
+
+def test_typed_re_entities() -> None:
+    res = parse_output("(Iris Kade (PER), per:employee_of, Orvex (org))(Orvex, located_in, Darrow)",
+                       "re", RE, T_RE)
+    assert [(m.text, m.type, m.span) for m in res.annotation.entities] == [
+        ("Iris Kade", "PER", (0, 9)), ("Orvex", "ORG", (20, 25)), ("Darrow", None, (45, 51))]

@@ -347,10 +347,12 @@ class _Builder:
         self.entities.append(m)
         return m
 
-    def shared_entity(self, surface: str) -> Mention:
+    def shared_entity(self, surface: str, label: str | None = None) -> Mention:
         key = re.sub(r"\s+", " ", surface.casefold()).strip()
         if key not in self.shared:
-            self.shared[key] = self.entity(surface, None)
+            self.shared[key] = self.entity(surface, label)
+        elif label is not None and self.shared[key].type is None:
+            self.shared[key].type = label
         return self.shared[key]
 
     def trigger(self, surface: str) -> Mention:
@@ -384,8 +386,22 @@ def _build_ner(nodes: list[Node], spec: SetSpec, b: _Builder, notes: list[str]) 
     return Annotation(entities=b.entities)
 
 
+_TYPED = re.compile(r"^(.*?\S)\s*\(([^()]+)\)$")
+
+
+def _typed(surface: str, etypes: dict[str, str]) -> tuple[str, str | None]:
+    """``"Iris Kade (PER)"`` -> ``("Iris Kade", "PER")`` when PER is an entity type of the set."""
+    m = _TYPED.match(surface)
+    if m and norm_label(m.group(2)) in etypes:
+        return m.group(1), etypes[norm_label(m.group(2))]
+    return surface, None
+
+
 def _build_re(nodes: list[Node], spec: SetSpec, b: _Builder, notes: list[str]) -> Annotation:
+    """Triples; an entity written ``name (TYPE)`` with TYPE in the set's entity types gets
+    that type (the typed RE metric), otherwise entities are untyped."""
     inv = _inventory(spec.relation_types)
+    etypes = _inventory(spec.entity_types)
     relations: list[Relation] = []
     for node in nodes:
         f = [x for x in _strings(node) if x]
@@ -403,8 +419,8 @@ def _build_re(nodes: list[Node], spec: SetSpec, b: _Builder, notes: list[str]) -
         else:
             notes.append(f"dropped {tuple(f)}: relation not in the inventory")
             continue
-        head = b.shared_entity(", ".join(f[:k]))
-        tail = b.shared_entity(", ".join(f[k + 1 :]))
+        head = b.shared_entity(*_typed(", ".join(f[:k]), etypes))
+        tail = b.shared_entity(*_typed(", ".join(f[k + 1 :]), etypes))
         relations.append(Relation(type=inv.get(norm_label(f[k]), f[k]), head=head.id, tail=tail.id))
     return Annotation(entities=b.entities, relations=relations)
 
