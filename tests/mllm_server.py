@@ -7,7 +7,8 @@ part of the key occurs in its user text, where ``sha256:<hex>`` of every attache
 key's steps play in order, one per request; after the last, the last repeats. A step is a
 string (the answer), ``{"status": 429, "retry_after": "0.2"}`` / ``{"status": 500}`` (an
 error), or ``{"sleep": seconds, "content": "..."}`` (a slow answer). Requests without a
-matching key get ``default``. Every request is recorded in ``requests``.
+matching key get ``default``. Every request is recorded in ``requests``; ``max_inflight`` is
+the most requests it was answering at once.
 
 :class:`GrounderServer` implements the grounder contract of
 ``muie_bench.systems.grounding_invocations`` from a table ``phrase -> answer``.
@@ -31,6 +32,8 @@ class _Base:
     def __init__(self, port: int = 0) -> None:
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+        self.inflight = 0
+        self.max_inflight = 0
         handler = self._handler()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
@@ -65,9 +68,15 @@ class _Base:
                 with server.lock:
                     server.requests.append({"path": self.path, "body": body,
                                             "auth": self.headers.get("Authorization")})
-                status, headers, payload, sleep = server.respond(self.path, body)
-                if sleep:
-                    time.sleep(sleep)
+                    server.inflight += 1
+                    server.max_inflight = max(server.max_inflight, server.inflight)
+                try:
+                    status, headers, payload, sleep = server.respond(self.path, body)
+                    if sleep:
+                        time.sleep(sleep)
+                finally:
+                    with server.lock:
+                        server.inflight -= 1
                 data = json.dumps(payload).encode()
                 try:
                     self.send_response(status)

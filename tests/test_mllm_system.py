@@ -324,3 +324,16 @@ def test_audio_transcript_fallback(tiny_dir: Path) -> None:
         assert [p["type"] for p in parts] == ["text", "text"]
         transcript = pred.trace["info"]["transcripts"]["media/a-re-0.wav"]
         assert parts[1]["text"] == f"Audio transcript: {transcript}"
+
+
+def test_concurrency_limit_holds_across_workers(tiny_dir: Path, tmp_path: Path) -> None:
+    slow = {"sleep": 0.3, "content": "None"}
+    script = {k: [slow] for k in ("Mara Velto", "Tavi Brenn", "Iris Kade", "Olan Mere")}
+    with ChatServer(script) as chat:
+        assert isinstance(chat, ChatServer)
+        s = {"base_url": chat.base_url, "concurrency": 1, "cache": False, "grounder": "none",
+             "timeout": 30.0}
+        res = run(RunOptions(system="reamo", overrides=s, benchmark=tiny_dir,
+                             sets=["ti-ner", "ta-ner"], workers=4, out=tmp_path, score=False))
+        assert res.record.counts["done"] == 4
+        assert len(chat.requests) == 4 and chat.max_inflight == 1
