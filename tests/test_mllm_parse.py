@@ -95,6 +95,9 @@ CASES: list[tuple[str, str, str | None, str | None, Any, str | None]] = [
      [QL], None),
     ("ner-json-lists", "ner", T_NER, '[["Mara Velto", "PER"], ["Lumeria", "LOC"]]', [MV, LU], None),
     ("ner-json-empty", "ner", T_NER, '{"entities": []}', [], None),
+    ("ner-json-after-parenthesised-prose", "ner", T_NER,
+     'Here (as requested) is the answer: {"entities": [{"entity": "Lumeria", "type": "LOC"}]}',
+     [LU], None),
     ("ner-json-paren-value", "ner", "Apple (AAPL) rose.",
      '[{"entity": "Apple (AAPL)", "type": "ORG"}]', [("Apple (AAPL)", "ORG", (0, 12))], None),
     # ---------------------------------------------------------------- RE

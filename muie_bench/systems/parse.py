@@ -501,6 +501,13 @@ def parse_output(raw: str | None, task: str, spec: SetSpec, text: str | None) ->
         snippet = re.sub(r"\s+", " ", stripped)[:60]
         return ParseResult(Annotation(), invocations,
                            f"no (…) tuples or JSON found in the output: {snippet!r}", notes)
-    b = _Builder(text)
-    ann = _BUILDERS[task](nodes, spec, b, notes)
+    ann = _BUILDERS[task](nodes, spec, _Builder(text), notes)
+    if ann.is_empty() and fmt == "tuples":  # "(as requested) here is the JSON: [...]"
+        obj = find_json(body)
+        json_nodes = json_to_nodes(obj, task) if obj is not None else []
+        if json_nodes:
+            json_notes: list[str] = []
+            json_ann = _BUILDERS[task](json_nodes, spec, _Builder(text), json_notes)
+            if not json_ann.is_empty():
+                return ParseResult(json_ann, invocations, None, json_notes, "json")
     return ParseResult(ann, invocations, None, notes, fmt)
