@@ -340,6 +340,28 @@ def data_preview(
     console.print(f"wrote {path}", markup=False, highlight=False)
 
 
+# ============================================================== MLLM systems (reamo, openai-chat)
+
+
+@app.command()
+def prompt(
+    ids: Annotated[list[str], typer.Argument(help="instance ids")],
+    benchmark: Annotated[
+        str, typer.Option("--benchmark", "-b", help="known benchmark name or directory")
+    ] = "muie-synth-mini",
+    template: Annotated[str, typer.Option(help="prompt template version")] = "reamo-v1",
+) -> None:
+    """Print the prompt the MLLM systems send for each instance (system line, text, media)."""
+    from muie_bench.systems.prompts import prompts_for
+
+    for iid, p in zip(ids, prompts_for(benchmark, ids, template), strict=True):
+        console.rule(f"{iid} ({p.template}, sha256 {p.sha256()[:12]})")
+        console.print(f"[system] {p.system}", markup=False, highlight=False, soft_wrap=True)
+        console.print(p.user, markup=False, highlight=False, soft_wrap=True)
+        for modality, rel in p.media:
+            console.print(f"[{modality}] {rel}", markup=False, highlight=False, soft_wrap=True)
+
+
 # ============================================================== entry point
 
 

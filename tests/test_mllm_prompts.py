@@ -72,3 +72,19 @@ def test_template_hash_is_in_the_fingerprint(tmp_path: Path) -> None:
     assert comp["template"] == f"reamo-v1:{template_sha256('reamo-v1')[:16]}"
     with pytest.raises(UserError, match="template 'reamo-v0'"):
         build_system("reamo", {"replay_path": str(replay), "template": "reamo-v0"})
+
+
+def test_prompt_command_prints_the_snapshot(tiny_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "muie_bench.cli", "prompt", "ia-re-0", "-b",
+                           str(tiny_dir)], capture_output=True, text=True, cwd=root, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    snap = json.loads(SNAPSHOT.read_text())["ia-re-0"]
+    assert snap["user"] in proc.stdout
+    assert "[image] media/ia-re-0.png" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "muie_bench.cli", "prompt", "nope", "-b",
+                          str(tiny_dir)], capture_output=True, text=True, cwd=root, timeout=120)
+    assert bad.returncode == 2 and "unknown instance id 'nope'" in bad.stderr

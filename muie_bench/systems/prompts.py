@@ -113,3 +113,13 @@ def build_prompt(instance: Instance, spec: SetSpec, version: str = DEFAULT_TEMPL
     attached = tuple((m, str(getattr(instance, m))) for m in MEDIA_FIELDS if m in media)
     return Prompt(system=str(tpl["system"]), user="\n".join(lines), media=attached,
                   template=str(tpl["version"]))
+
+
+def prompts_for(benchmark: str, ids: list[str], version: str = DEFAULT_TEMPLATE) -> list[Prompt]:
+    """The prompts of instances ``ids`` of ``benchmark`` (name or path); UserError for an
+    unknown id or template."""
+    from muie_bench.benchmark import load_benchmark
+
+    bench = load_benchmark(benchmark).filter(ids=ids)
+    load_template(version)
+    return [build_prompt(bench.get(i), bench.manifest.set(bench.get(i).set), version) for i in ids]
