@@ -383,6 +383,11 @@ class InstanceScore(_Model):
     counts: dict[str, Counts] = Field(
         default_factory=dict, description="F1-style metric id -> counts (e.g. 'f1', 'et', 'ea')"
     )
+    per_type: dict[str, dict[str, Counts]] = Field(
+        default_factory=dict,
+        description="F1-style metric id -> label (entity / relation / event type, "
+        "'event:role') -> counts; what SetScores.per_type is aggregated from",
+    )
     grounding: dict[str, float] = Field(
         default_factory=dict,
         description="grounding metric id ('i_seg', 'a_seg', 'v_trck') -> instance value in "
