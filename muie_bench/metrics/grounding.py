@@ -1,0 +1,281 @@
+"""Grounding IoU: I-Seg (image masks), V-Trck (video mask tracks), A-Seg (audio time spans).
+
+Conventions (DESIGN.md): the IoU of two empty regions is 1, of an empty and a non-empty
+region 0; masks of different sizes are an input error (:class:`UserError`), never 0.
+
+Per instance and modality, the gold regions ``G`` and predicted regions ``K`` are matched
+one-to-one by the Hungarian algorithm maximising the summed IoU; the smaller side is
+padded with empty matches to ``P = max(|G|, |K|)`` that score 0, and the instance value is
+the matched IoU sum divided by ``P`` (:func:`hungarian_mean`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from pycocotools import mask as mask_utils
+from scipy.optimize import linear_sum_assignment
+
+from muie_bench.errors import UserError
+from muie_bench.schema import RLE, AudioSpan, Mention, Modality, VideoTrack
+
+from .rle import rle_error, to_coco
+
+FloatMatrix = NDArray[np.float64]
+
+#: grounding metric id of each media modality
+GROUNDING_METRICS: dict[Modality, str] = {"image": "i_seg", "video": "v_trck", "audio": "a_seg"}
+
+
+def hungarian_mean(iou: FloatMatrix) -> float:
+    """Mean IoU of the best one-to-one matching of the rows (gold) and columns (predicted).
+
+    ``sum of matched IoUs / max(rows, cols)``: unmatched regions on the larger side score 0.
+    A 0x0 matrix gives 1.0 (nothing to ground, nothing predicted); 0 rows and k > 0
+    columns gives 0.0.
+    """
+    g, k = iou.shape
+    p = max(g, k)
+    if p == 0:
+        return 1.0
+    if g == 0 or k == 0:
+        return 0.0
+    rows, cols = linear_sum_assignment(iou, maximize=True)
+    total: float = float(iou[rows, cols].sum())
+    return total / int(p)
+
+
+# --------------------------------------------------------------------------- image masks
+
+
+def mask_iou_matrix(gold: Sequence[RLE], pred: Sequence[RLE]) -> FloatMatrix:
+    """IoU of every gold mask (rows) with every predicted mask (columns), on RLE.
+
+    ``|A & B| / |A | B|`` computed by ``pycocotools.mask.iou`` without decoding; two empty
+    masks score 1. All masks must have one size (checked by :func:`check_masks`).
+    """
+    if not gold or not pred:
+        return np.zeros((len(gold), len(pred)))
+    g = [to_coco(m) for m in gold]
+    k = [to_coco(m) for m in pred]
+    iou = np.asarray(mask_utils.iou(g, k, [0] * len(k)), dtype=np.float64).reshape(len(g), len(k))
+    g_empty = np.asarray(mask_utils.area(g)) == 0
+    k_empty = np.asarray(mask_utils.area(k)) == 0
+    if g_empty.any() and k_empty.any():
+        iou[np.outer(g_empty, k_empty)] = 1.0
+    return iou
+
+
+def check_masks(masks: Sequence[tuple[str, RLE]], size: tuple[int, int] | None) -> None:
+    """Raise UserError for an invalid RLE or one whose size differs from ``size``.
+
+    ``masks`` are (location, mask) pairs; the location names the offending field.
+    """
+    for where, m in masks:
+        err = rle_error(m)
+        if err is not None:
+            raise UserError(f"{where}.counts: not a valid COCO RLE ({err})")
+        if size is not None and tuple(m.size) != tuple(size):
+            raise UserError(
+                f"{where}.size: mask size {list(m.size)} differs from the gold mask size "
+                f"{list(size)}"
+            )
+
+
+# --------------------------------------------------------------------------- video tracks
+
+
+def track_iou_matrix(gold: Sequence[VideoTrack], pred: Sequence[VideoTrack]) -> FloatMatrix:
+    """Track IoU of every gold track (rows) with every predicted track (columns).
+
+    A pair's IoU is the mean, over the frames where either track has a mask, of the
+    per-frame mask IoU; a frame present on one side only scores 0. Two tracks with no
+    frames score 1. Frame indices are compared as they are (fps is not used).
+    Per-frame IoUs are computed once per frame for all pairs present in it.
+    """
+    n_g, n_k = len(gold), len(pred)
+    inter = np.zeros((n_g, n_k))
+    if n_g == 0 or n_k == 0:
+        return inter
+    by_frame_g: dict[int, list[tuple[int, RLE]]] = {}
+    for i, t in enumerate(gold):
+        for f, m in t.frames.items():
+            by_frame_g.setdefault(f, []).append((i, m))
+    by_frame_k: dict[int, list[tuple[int, RLE]]] = {}
+    for j, t in enumerate(pred):
+        for f, m in t.frames.items():
+            by_frame_k.setdefault(f, []).append((j, m))
+    for f, gs in by_frame_g.items():
+        ks = by_frame_k.get(f)
+        if not ks:
+            continue
+        iou = mask_iou_matrix([m for _, m in gs], [m for _, m in ks])
+        gi = np.array([i for i, _ in gs])
+        kj = np.array([j for j, _ in ks])
+        inter[np.ix_(gi, kj)] += iou
+    frames_g = [set(t.frames) for t in gold]
+    frames_k = [set(t.frames) for t in pred]
+    union = np.array(
+        [[len(a | b) for b in frames_k] for a in frames_g], dtype=np.float64
+    ).reshape(n_g, n_k)
+    out = np.ones((n_g, n_k))
+    nz = union > 0
+    out[nz] = inter[nz] / union[nz]
+    return out
+
+
+def check_tracks(tracks: Sequence[tuple[str, VideoTrack]], size: tuple[int, int] | None) -> None:
+    """Raise UserError for an invalid frame mask or one whose size differs from ``size``."""
+    for where, t in tracks:
+        check_masks([(f"{where}.frames.{f}", m) for f, m in t.frames.items()], size)
+
+
+# --------------------------------------------------------------------------- audio spans
+
+
+def span_union(spans: Sequence[AudioSpan]) -> list[tuple[float, float]]:
+    """Sorted, disjoint intervals covering the union of ``spans`` (touching ones merge)."""
+    out: list[tuple[float, float]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            if e > out[-1][1]:
+                out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+def span_iou(a: Sequence[AudioSpan], b: Sequence[AudioSpan]) -> float:
+    """1-D IoU of the unions of two lists of [start, end] time spans, in [0, 1].
+
+    Two empty lists score 1; an empty and a non-empty list 0.
+    """
+    ua, ub = span_union(a), span_union(b)
+    len_a = sum(e - s for s, e in ua)
+    len_b = sum(e - s for s, e in ub)
+    if len_a <= 0 and len_b <= 0:
+        return 1.0
+    inter = 0.0
+    i = j = 0
+    while i < len(ua) and j < len(ub):
+        lo = max(ua[i][0], ub[j][0])
+        hi = min(ua[i][1], ub[j][1])
+        if hi > lo:
+            inter += hi - lo
+        if ua[i][1] < ub[j][1]:
+            i += 1
+        else:
+            j += 1
+    return min(1.0, inter / (len_a + len_b - inter))
+
+
+def span_iou_matrix(
+    gold: Sequence[Sequence[AudioSpan]], pred: Sequence[Sequence[AudioSpan]]
+) -> FloatMatrix:
+    """:func:`span_iou` of every gold span list (rows) with every predicted one (columns)."""
+    out = np.zeros((len(gold), len(pred)))
+    for i, a in enumerate(gold):
+        for j, b in enumerate(pred):
+            out[i, j] = span_iou(a, b)
+    return out
+
+
+# --------------------------------------------------------------------------- per instance
+
+
+@dataclass
+class ModalityGrounding:
+    """Gold and predicted regions of one modality in one instance and their IoU matrix.
+
+    ``gold`` / ``pred`` are indices into the instance's gold / predicted mention lists
+    (:meth:`Annotation.mentions` order) of the mentions grounded in this modality.
+    """
+
+    modality: Modality
+    gold: list[int]
+    pred: list[int]
+    iou: FloatMatrix
+    gold_empty: list[bool]
+
+    def value(self) -> float:
+        """The instance's grounding value (:func:`hungarian_mean` of the IoU matrix)."""
+        return hungarian_mean(self.iou)
+
+    def pair_iou(self, gold_mention: int, pred_mention: int) -> float:
+        """IoU of one gold and one predicted mention's regions in this modality.
+
+        A predicted mention without a region here counts as an empty region (IoU 1 with an
+        empty gold region, else 0). A gold mention not grounded here raises KeyError.
+        """
+        r = self.gold.index(gold_mention)
+        if pred_mention in self.pred:
+            return float(self.iou[r, self.pred.index(pred_mention)])
+        return 1.0 if self.gold_empty[r] else 0.0
+
+
+def _gold_size(masks: list[RLE], where: str) -> tuple[int, int] | None:
+    sizes = {tuple(m.size) for m in masks}
+    if len(sizes) > 1:
+        raise UserError(f"{where}: gold masks have different sizes {sorted(sizes)}")
+    return next(iter(sizes)) if sizes else None  # type: ignore[return-value]
+
+
+def ground_instance(
+    gold: Sequence[Mention], pred: Sequence[Mention], where: str, pred_where: Sequence[str]
+) -> dict[Modality, ModalityGrounding]:
+    """IoU matrices of every modality in which some gold mention is grounded.
+
+    ``where`` names the instance (for gold errors); ``pred_where[i]`` names predicted
+    mention i's field (for prediction errors). Modalities without gold regions are absent
+    (an instance without gold groundings in a modality is not in that modality's mean), so
+    predicted regions there are neither checked nor scored.
+    """
+    out: dict[Modality, ModalityGrounding] = {}
+    gi = [i for i, m in enumerate(gold) if m.image_mask is not None]
+    if gi:
+        gmasks = [gold[i].image_mask for i in gi]
+        gm: list[RLE] = [m for m in gmasks if m is not None]
+        size = _gold_size(gm, where)
+        check_masks([(f"{where}: gold mask", m) for m in gm], size)
+        pi = [j for j, m in enumerate(pred) if m.image_mask is not None]
+        pm: list[RLE] = []
+        for j in pi:
+            m = pred[j].image_mask
+            assert m is not None
+            pm.append(m)
+        check_masks([(f"{pred_where[j]}.image_mask", pm[n]) for n, j in enumerate(pi)], size)
+        iou = mask_iou_matrix(gm, pm)
+        empty = [bool(a == 0) for a in mask_utils.area([to_coco(m) for m in gm])]
+        out["image"] = ModalityGrounding("image", gi, pi, iou, empty)
+    gv = [i for i, m in enumerate(gold) if m.video_track is not None]
+    if gv:
+        gt: list[VideoTrack] = []
+        for i in gv:
+            t = gold[i].video_track
+            assert t is not None
+            gt.append(t)
+        size = _gold_size([m for t in gt for m in t.frames.values()], where)
+        check_tracks([(f"{where}: gold track", t) for t in gt], size)
+        pv = [j for j, m in enumerate(pred) if m.video_track is not None]
+        pt: list[VideoTrack] = []
+        for j in pv:
+            t = pred[j].video_track
+            assert t is not None
+            pt.append(t)
+        check_tracks([(f"{pred_where[j]}.video_track", pt[n]) for n, j in enumerate(pv)], size)
+        out["video"] = ModalityGrounding(
+            "video", gv, pv, track_iou_matrix(gt, pt), [not t.frames for t in gt]
+        )
+    ga = [i for i, m in enumerate(gold) if m.audio_spans is not None]
+    if ga:
+        gs = [gold[i].audio_spans or [] for i in ga]
+        pa = [j for j, m in enumerate(pred) if m.audio_spans is not None]
+        ps = [pred[j].audio_spans or [] for j in pa]
+        out["audio"] = ModalityGrounding(
+            "audio", ga, pa, span_iou_matrix(gs, ps), [not s for s in gs]
+        )
+    return out
+
