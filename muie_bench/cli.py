@@ -362,6 +362,32 @@ def prompt(
             console.print(f"[{modality}] {rel}", markup=False, highlight=False, soft_wrap=True)
 
 
+# ============================================================== metrics
+
+
+@app.command()
+def score(
+    predictions: Annotated[Path, typer.Argument(help="predictions.jsonl to score")],
+    benchmark: Annotated[
+        str, typer.Option("--benchmark", "-b", help="benchmark directory or known name")
+    ],
+    out: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--out", help="folder for scores.json + instance_scores.jsonl "
+                     "(default: the predictions file's folder)"),
+    ] = None,
+    tau: Annotated[float, typer.Option("--tau", help="IoU threshold of grounded F1")] = 0.5,
+    resamples: Annotated[
+        int, typer.Option("--resamples", help="bootstrap resamples for the 95% CIs (0: none)")
+    ] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="bootstrap seed")] = 0,
+) -> None:
+    """Score predictions: a table per set in the paper's columns, scores.json written."""
+    from muie_bench.metrics.report import score_command
+
+    score_command(predictions, benchmark, out, tau, resamples, seed, console=console)
+
+
 # ============================================================== entry point
 
 
