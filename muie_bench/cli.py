@@ -367,10 +367,14 @@ def prompt(
 
 @app.command()
 def score(
-    predictions: Annotated[Path, typer.Argument(help="predictions.jsonl to score")],
-    benchmark: Annotated[
-        str, typer.Option("--benchmark", "-b", help="benchmark directory or known name")
+    predictions: Annotated[
+        Path, typer.Argument(help="predictions.jsonl to score, or a run directory to re-score")
     ],
+    benchmark: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--benchmark", "-b", help="benchmark directory or known name "
+                     "(not needed for a run directory: run.json names it)"),
+    ] = None,
     out: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option("--out", help="folder for scores.json + instance_scores.jsonl "
@@ -385,6 +389,19 @@ def score(
     """Score predictions: a table per set in the paper's columns, scores.json written."""
     from muie_bench.metrics.report import score_command
 
+    if (predictions / "run.json").is_file():  # a run directory: re-score it in place
+        from muie_bench.metrics.report import scores_table
+        from muie_bench.runner import score_run
+
+        if out is not None or benchmark is not None:
+            raise UserError("score RUN_DIR: --out and --benchmark do not apply to a run directory")
+        scores = score_run(predictions, tau=tau, n_resamples=resamples, seed=seed)
+        console.print(scores_table(scores, f"{predictions} (re-scored)"))
+        console.print(f"wrote {predictions / 'scores.json'} and instance_scores.jsonl; "
+                      "run.json counts updated", markup=False, highlight=False)
+        return
+    if benchmark is None:
+        raise UserError("score: --benchmark is required for a predictions file")
     score_command(predictions, benchmark, out, tau, resamples, seed, console=console)
 
 
