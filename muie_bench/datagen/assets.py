@@ -207,23 +207,30 @@ def person_cutout(rng: np.random.Generator, height: int) -> tuple[U8, Mask, str]
     return rgb, m, src
 
 
-def horse_cutout(rng: np.random.Generator, height: int) -> tuple[U8, Mask]:
-    """The horse silhouette filled with a tinted gravel texture (its mask is the silhouette)."""
+def horse_cutout(rng: np.random.Generator, height: int, backdrop: U8 | None = None,
+                 ) -> tuple[U8, Mask]:
+    """The horse silhouette filled with a coat colour shaded top to bottom (its mask is the
+    silhouette): a light coat on a dark ``backdrop`` (mean luminance < 110), else a dark one."""
     sil = horse_silhouette()
     w = round(height * sil.shape[1] / sil.shape[0])
     m = np.asarray(Image.fromarray(sil.astype(np.uint8) * 255).resize((w, height),
                    Image.Resampling.NEAREST)) > 127
-    tex = resize(np.ascontiguousarray(source_image("gravel")[:height * 2, :w * 2]), height, w)
-    colour = (int(rng.integers(120, 200)), int(rng.integers(70, 120)), int(rng.integers(30, 70)))
-    return tint(tex, colour), m
+    light = backdrop is not None and float(backdrop.mean()) < 110
+    lo, hi = ((200, 185, 160), (245, 230, 205)) if light else ((40, 22, 8), (90, 50, 30))
+    coat = np.array([rng.integers(a, b + 1) for a, b in zip(lo, hi, strict=True)], np.float32)
+    shade = np.linspace(1.25, 0.75, height, dtype=np.float32)[:, None, None]
+    rgb = np.clip(coat[None, None, :] * shade * np.ones((1, w, 1), np.float32), 0, 255)
+    return rgb.astype(np.uint8), m
 
 
-def object_cutout(rng: np.random.Generator, kind: str, height: int) -> tuple[U8, Mask, str]:
-    """A cut-out of an object class: person, cat, cup, horse, plant/flower. Returns its asset."""
+def object_cutout(rng: np.random.Generator, kind: str, height: int,
+                  backdrop: U8 | None = None) -> tuple[U8, Mask, str]:
+    """A cut-out of an object class: person, cat, cup, horse, plant/flower. Returns its asset.
+    ``backdrop`` (the background it goes on) picks the horse's coat for contrast."""
     if kind == "person":
         return person_cutout(rng, height)
     if kind == "horse":
-        rgb, m = horse_cutout(rng, height)
+        rgb, m = horse_cutout(rng, height, backdrop)
         return rgb, m, "horse"
     src = {"cat": "chelsea", "cup": "coffee", "flower": "flower", "plant": "flower"}[kind]
     rgb, m = photo_cutout(src, height)

@@ -12,11 +12,12 @@ from muie_bench.datagen.rng import choice
 from muie_bench.datagen.scenes import H, W, meta, paste_all, texture_scene
 
 
-def _objects(ctx: Ctx, n: int, classes: list[str]) -> list[tuple[str, str, A.U8, A.Mask]]:
+def _objects(ctx: Ctx, n: int, classes: list[str], backdrop: A.U8,
+             ) -> list[tuple[str, str, A.U8, A.Mask]]:
     out = []
     for i in range(n):
         kind = choice(ctx.rng, classes)
-        rgb, m, src = A.object_cutout(ctx.rng, kind, int(ctx.rng.integers(56, 104)))
+        rgb, m, src = A.object_cutout(ctx.rng, kind, int(ctx.rng.integers(56, 104)), backdrop)
         ctx.assets.add(src)
         out.append((f"o{i}", kind, rgb, m))
     return out
@@ -25,7 +26,7 @@ def _objects(ctx: Ctx, n: int, classes: list[str]) -> list[tuple[str, str, A.U8,
 def build_i_ner(ctx: Ctx) -> dict[str, Any]:
     """2-4 objects on a texture; each visible object and the visible stuff are entities."""
     scene, bgname = texture_scene(ctx)
-    objs = _objects(ctx, int(ctx.rng.integers(2, 5)), OBJECT_CLASSES)
+    objs = _objects(ctx, int(ctx.rng.integers(2, 5)), OBJECT_CLASSES, scene.img)
     paste_all(ctx, scene, [(k, rgb, m) for k, _, rgb, m in objs], max_overlap=0.25)
     ents = [mention(k, kind, kind, mask=scene.masks[k]) for k, kind, _, _ in objs
             if scene.masks[k].any()]
@@ -62,7 +63,7 @@ def spatial_predicate(
 def build_i_re(ctx: Ctx) -> dict[str, Any]:
     """2-3 objects; a relation for every pair, predicate from the layout and paste order."""
     scene, _ = texture_scene(ctx)
-    objs = _objects(ctx, int(ctx.rng.integers(2, 4)), OBJECT_CLASSES)
+    objs = _objects(ctx, int(ctx.rng.integers(2, 4)), OBJECT_CLASSES, scene.img)
     paste_all(ctx, scene, [(k, rgb, m) for k, _, rgb, m in objs], max_overlap=0.2)
     objs = [o for o in objs if scene.masks[o[0]].any()]
     ents = [mention(k, _vrd_name(kind), _vrd_name(kind), mask=scene.masks[k])
@@ -86,7 +87,7 @@ def build_i_ee(ctx: Ctx) -> dict[str, Any]:
     ctx.assets.add(psrc)
     ph, pw = pm.shape
     if verb == "riding":
-        hrgb, hm = A.horse_cutout(rng, int(rng.integers(90, 110)))
+        hrgb, hm = A.horse_cutout(rng, int(rng.integers(90, 110)), scene.img)
         ctx.assets.add("horse")
         hx = int(rng.integers(0, W - hm.shape[1]))
         hy = int(rng.integers(ph - 20, H - hm.shape[0] + 1))

@@ -35,8 +35,8 @@ class Clip:
     place: str
 
 
-def _actor(ctx: Ctx, kind: str, height: int) -> tuple[A.U8, A.Mask]:
-    rgb, m, src = A.object_cutout(ctx.rng, kind, height)
+def _actor(ctx: Ctx, kind: str, height: int, backdrop: A.U8) -> tuple[A.U8, A.Mask]:
+    rgb, m, src = A.object_cutout(ctx.rng, kind, height, backdrop)
     ctx.assets.add(src)
     return rgb, m
 
@@ -52,7 +52,7 @@ def make_clip(ctx: Ctx) -> Clip:
     events: list[tuple[str, list[tuple[str, str]]]] = []
     if rng.random() < 0.5:  # a bystander walking by in the back
         kind = choice(rng, ("person", "horse"))
-        rgb, m = _actor(ctx, kind, int(rng.integers(34, 44)))
+        rgb, m = _actor(ctx, kind, int(rng.integers(34, 44)), bg)
         y = int(rng.integers(0, 30))
         ltr = rng.random() < 0.5
         a, b = (-m.shape[1], y), (V.W, y)
@@ -63,15 +63,15 @@ def make_clip(ctx: Ctx) -> Clip:
     ltr = rng.random() < 0.5
     if verb == "walk":
         kind = choice(rng, ("person", "cat", "horse"))
-        rgb, m = _actor(ctx, kind, int(rng.integers(50, 64)))
+        rgb, m = _actor(ctx, kind, int(rng.integers(50, 64)), bg)
         a, b = (-m.shape[1] // 2, ground), (V.W - m.shape[1] // 2, ground)
         actors.append(V.Actor("a0", rgb, m, V.linear_path(a if ltr else b, b if ltr else a)))
         kinds["a0"] = kind
         events.append(("walk", [("Arg0", "a0")]))
     elif verb == "carry":
-        rgb, m = _actor(ctx, "person", int(rng.integers(54, 66)))
+        rgb, m = _actor(ctx, "person", int(rng.integers(54, 66)), bg)
         item = choice(rng, ("cat", "cup", "flower"))
-        irgb, im = _actor(ctx, item, int(m.shape[0] * 0.5))
+        irgb, im = _actor(ctx, item, int(m.shape[0] * 0.5), bg)
         a, b = (-m.shape[1] // 2, ground), (V.W - m.shape[1], ground)
         path = V.linear_path(a if ltr else b, b if ltr else a)
         dx = m.shape[1] - im.shape[1] // 3 if ltr else -im.shape[1] * 2 // 3
@@ -80,8 +80,8 @@ def make_clip(ctx: Ctx) -> Clip:
         kinds.update(a0="person", a1=item)
         events.append(("carry", [("Arg0", "a0"), ("Arg1", "a1")]))
     elif verb == "meet":
-        r0, m0 = _actor(ctx, "person", int(rng.integers(50, 64)))
-        r1, m1 = _actor(ctx, "person", int(rng.integers(50, 64)))
+        r0, m0 = _actor(ctx, "person", int(rng.integers(50, 64)), bg)
+        r1, m1 = _actor(ctx, "person", int(rng.integers(50, 64)), bg)
         stop = int(rng.integers(18, 24))
         cx = V.W // 2
         p0 = V.linear_path((-m0.shape[1], ground), (cx - m0.shape[1] - 2, ground), 0, stop)
@@ -92,8 +92,8 @@ def make_clip(ctx: Ctx) -> Clip:
     else:  # chase
         chaser = choice(rng, ("cat", "horse", "person"))
         chased = "cat" if chaser == "person" else "person"
-        r1, m1 = _actor(ctx, chased, int(rng.integers(44, 58)))
-        r0, m0 = _actor(ctx, chaser, int(rng.integers(44, 58)))
+        r1, m1 = _actor(ctx, chased, int(rng.integers(44, 58)), bg)
+        r0, m0 = _actor(ctx, chaser, int(rng.integers(44, 58)), bg)
         gap = m0.shape[1] + 16
         a, b = (-m1.shape[1], ground), (V.W + gap, ground)
         p1 = V.linear_path(a if ltr else b, b if ltr else a)
