@@ -66,9 +66,9 @@ class SphinxAligner:
 
     loglevel: str = "FATAL"
     #: wide beams: narrow ones lose the forced path when an invented word is misspelled
-    beam: float = 1e-80
-    wbeam: float = 1e-60
-    pbeam: float = 1e-80
+    beam: float = 1e-100
+    wbeam: float = 1e-80
+    pbeam: float = 1e-100
     _decoder: Any = field(default=None, repr=False)
 
     @classmethod

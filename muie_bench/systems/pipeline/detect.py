@@ -1,8 +1,9 @@
 """Face and person detection with the Haar cascades shipped in opencv-python 4.14 (``cv2.data``).
 
-Labels: ``face`` (frontal-face cascade, confirmed by no other model), ``person`` (the face box
-grown to a head-and-shoulders region: ``person_scale`` face widths wide, ``person_height`` face
-heights tall, clipped to the image), and optionally ``upper_body`` / ``full_body`` cascades.
+Labels: ``face`` (frontal-face cascade), ``person`` (the face box scaled to ``person_scale``
+face widths wide and ``person_height`` face heights tall from ``person_top`` face heights above
+the face, clipped to the image; the defaults keep the head, which is what a portrait cut-out
+shows) and optionally ``upper_body`` / ``full_body`` cascades.
 Boxes are ``(x0, y0, x1, y1)`` pixels. No general object detector ships with weights, so other
 object classes are not detected in the offline tier.
 """
@@ -44,9 +45,12 @@ class HaarDetector:
     scale_factor: float = 1.1
     min_neighbors: int = 5
     min_size: int = 24
-    person_scale: float = 2.2
-    person_height: float = 3.0
+    person_scale: float = 1.0
+    person_height: float = 1.1
+    person_top: float = 0.0
     nms_iou: float = 0.3
+    #: images are enlarged by this factor before detection (small faces), boxes scaled back
+    upscale: float = 1.0
     _models: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -79,6 +83,9 @@ class HaarDetector:
 
         gray = cv2.equalizeHist(cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY))
         h, w = gray.shape
+        k = self.upscale
+        if k != 1.0:
+            gray = cv2.resize(gray, (round(w * k), round(h * k)), interpolation=cv2.INTER_CUBIC)
         out: list[Detection] = []
         for label, model in self.load().items():
             boxes, _levels, weights = model.detectMultiScale3(
@@ -86,7 +93,7 @@ class HaarDetector:
                 minSize=(self.min_size, self.min_size), outputRejectLevels=True,
             )
             found = [
-                Detection(label, (float(x), float(y), float(x + bw), float(y + bh)), float(s))
+                Detection(label, (x / k, y / k, (x + bw) / k, (y + bh) / k), float(s))
                 for (x, y, bw, bh), s in zip(boxes, np.ravel(weights), strict=False)
             ]
             out.extend(_nms(found, self.nms_iou))
@@ -94,8 +101,9 @@ class HaarDetector:
             x0, y0, x1, y1 = d.box
             fw, fh = x1 - x0, y1 - y0
             cx = (x0 + x1) / 2
-            box = (cx - fw * self.person_scale / 2, y0 - 0.3 * fh,
-                   cx + fw * self.person_scale / 2, y0 - 0.3 * fh + fh * self.person_height)
+            top = y0 - self.person_top * fh
+            box = (cx - fw * self.person_scale / 2, top,
+                   cx + fw * self.person_scale / 2, top + fh * self.person_height)
             out.append(Detection("person", clip_box(box, h, w), d.score))
         return out
 

@@ -3,16 +3,20 @@
 Strategies, in order:
 
 - image: (1) the phrase read by OCR (token window over the OCR words, fuzzy per token with
-  ``min_ratio``) -> the box of those words grown to the sign it is printed on (flood fill of
-  the uniform background around the text; padded text box when that region is not a sign);
+  ``min_ratio``; else the phrase without spaces inside a line read without spaces, as OCR
+  often drops the space of a name) -> the box of those words grown to the sign it is printed
+  on (flood fill of the uniform background around the text; padded text box when that region
+  is not a sign); for person-like mentions (``type_map``) the sign is read as the caption of
+  a portrait above it: the region grows upward to ``portrait_aspect`` x its width;
   (2) a detector label that the mention type or phrase maps to (``type_map``, e.g. PER ->
   person) -> that detection's box; successive phrases of one instance get successive
   detections (highest score first);
 - video: the same on tracklets (OCR text tracklets, then detector tracklets), then, when
   ``motion_fallback`` is on, the largest unassigned moving-region tracklet;
 - audio: the phrase's words in the timed word sequence (forced alignment of the instance
-  text when it has one and ``align_text`` is on, else ASR words, re-aligned with pocketsphinx
-  when ``realign_asr``) -> one span per occurrence.
+  text without #hashtags / @handles when it has one and ``align_text`` is on; when that fails,
+  the text's tokens timed by the ASR words they match (:func:`anchor_to_asr`); without text,
+  ASR words, re-aligned with pocketsphinx when ``realign_asr``) -> one span per occurrence.
 
 ``None`` when nothing matches. Perception (OCR, detections, tracklets, words) is computed once
 per instance and cached (``cache_size`` instances).
@@ -61,7 +65,7 @@ class ImagePerception:
 @dataclass
 class AudioPerception:
     words: list[Word]
-    source: Literal["align", "asr", "asr+align", "none"]
+    source: Literal["align", "text+asr", "asr", "asr+align", "none"]
     transcript: Transcript | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -70,6 +74,44 @@ class AudioPerception:
         if self.transcript is not None:
             out["transcript"] = self.transcript.text
         return out
+
+
+def anchor_to_asr(text: str, asr_words: list[Word]) -> list[Word]:
+    """Times for the tokens of ``text`` from ASR words (when forced alignment failed).
+
+    Tokens equal to an ASR token in the longest common subsequence (``difflib``) take its
+    times; the others share the gap between their matched neighbours evenly. [] when no
+    token matches.
+    """
+    toks = tokens(text)
+    asr = [(t, w) for w in asr_words for t in tokens(w.text)]
+    if not toks or not asr:
+        return []
+    sm = difflib.SequenceMatcher(None, toks, [t for t, _ in asr], autojunk=False)
+    times: dict[int, tuple[float, float]] = {}
+    for blk in sm.get_matching_blocks():
+        for k in range(blk.size):
+            w = asr[blk.b + k][1]
+            times[blk.a + k] = (w.start, w.end)
+    if not times:
+        return []
+    end_all = asr[-1][1].end
+    out: list[Word] = []
+    i = 0
+    while i < len(toks):
+        if i in times:
+            out.append(Word(toks[i], *times[i]))
+            i += 1
+            continue
+        j = i
+        while j < len(toks) and j not in times:
+            j += 1
+        lo = times[i - 1][1] if i - 1 in times else asr[0][1].start
+        hi = times[j][0] if j in times else end_all
+        step = max(hi - lo, 0.02 * (j - i)) / (j - i)
+        out.extend(Word(toks[k], lo + (k - i) * step, lo + (k - i + 1) * step) for k in range(i, j))
+        i = j
+    return out
 
 
 def token_windows(phrase: str, seq: list[str], min_ratio: float) -> list[tuple[int, int]]:
@@ -114,6 +156,7 @@ class BuiltinGrounder:
     min_ratio: float = 0.75
     sign_max_area: float = 0.5
     text_pad: float = 0.25
+    portrait_aspect: float = 0.8
     cache_size: int = 4
     #: the caller's trace: perception adds ``timings[stage]`` seconds to it (asr, align, ocr,
     #: detect, video); the pipeline system points it at each prediction's trace
@@ -189,10 +232,15 @@ class BuiltinGrounder:
             if samples.size == 0:
                 return AudioPerception([], "none")
             if inst.text and self.align_text:
+                spoken = " ".join(w for w in inst.text.split() if not w.startswith(("#", "@")))
                 with timed(self.trace, "align"):
-                    words = self.component("align").align(samples, rate, inst.text)
+                    words = self.component("align").align(samples, rate, spoken)
                 if words:
                     return AudioPerception(words, "align")
+                tr = self.transcript(inst, bench)
+                words = anchor_to_asr(spoken, tr.words)
+                if words:
+                    return AudioPerception(words, "text+asr", tr)
             tr = self.transcript(inst, bench)
             if self.realign_asr and tr.text:
                 with timed(self.trace, "align"):
@@ -255,16 +303,46 @@ class BuiltinGrounder:
             (t, wd.box) for ln in per.lines for wd in ln.words for t in tokens(wd.text)
         ]
         wins = token_windows(phrase, [t for t, _ in seq], self.min_ratio)
-        if wins:
-            i, j = wins[0]
-            return box_to_rle(self.sign_box(per.rgb, union_box([b for _, b in seq[i:j]])), h, w)
+        text_box = union_box([b for _, b in seq[wins[0][0] : wins[0][1]]]) if wins else None
+        if text_box is None:
+            text_box = self._compact_match(phrase, per.lines)
         label = self.detector_label(phrase, mtype)
+        if text_box is not None:
+            box = self.sign_box(per.rgb, text_box)
+            if label == "person" and self.portrait_aspect > 0:
+                top = box[3] - (box[2] - box[0]) * self.portrait_aspect
+                box = (box[0], max(0.0, min(box[1], top)), box[2], box[3])
+            return box_to_rle(box, h, w)
         if label is not None:
             dets = sorted((d for d in per.detections if d.label == label), key=lambda d: -d.score)
             k = self._next(inst, f"image:{label}", len(dets))
             if k is not None:
                 return box_to_rle(dets[k].box, h, w)
         return None
+
+    def _compact_match(self, phrase: str, lines: list[OcrLine]) -> Box | None:
+        """Box of ``phrase`` inside a line, both read without spaces/punctuation, or None.
+
+        An exact substring gives the proportional part of the line box; otherwise the whole
+        line when the two compact strings have a ``difflib`` ratio >= ``min_ratio``.
+        """
+        p = "".join(tokens(phrase))
+        if len(p) < 3:
+            return None
+        best: tuple[float, Box] | None = None
+        for ln in lines:
+            c = "".join(tokens(ln.text))
+            if not c:
+                continue
+            k = c.find(p)
+            if k >= 0:
+                x0, y0, x1, y1 = ln.box
+                step = (x1 - x0) / len(c)
+                return (x0 + k * step, y0, x0 + (k + len(p)) * step, y1)
+            r = difflib.SequenceMatcher(None, p, c).ratio()
+            if r >= self.min_ratio and (best is None or r > best[0]):
+                best = (r, ln.box)
+        return best[1] if best else None
 
     def sign_box(self, rgb: np.ndarray[Any, Any], text_box: Box) -> Box:
         """The uniform region around ``text_box`` (the sign), or the padded text box."""
@@ -293,8 +371,10 @@ class BuiltinGrounder:
                       bench: Benchmark) -> VideoTrack | None:
         per = self.perceive_video(inst, bench)
         texts = [t for t in per.tracklets if t.label == "text"]
+        compact = "".join(tokens(phrase))
         for t in texts:
-            if token_windows(phrase, tokens(t.text), self.min_ratio):
+            if token_windows(phrase, tokens(t.text), self.min_ratio) or (
+                    len(compact) >= 3 and compact in "".join(tokens(t.text))):
                 return per.track(t)
         label = self.detector_label(phrase, mtype)
         pick: Tracklet | None = None
@@ -312,6 +392,7 @@ class BuiltinGrounder:
                       bench: Benchmark) -> list[tuple[float, float]] | None:
         per = self.perceive_audio(inst, bench)
         seq: list[tuple[str, Word]] = [(t, w) for w in per.words for t in tokens(w.text)]
-        wins = token_windows(phrase, [t for t, _ in seq], self.min_ratio)
+        exact = per.source in ("align", "text+asr")  # the words are the mention's own text
+        wins = token_windows(phrase, [t for t, _ in seq], 1.0 if exact else self.min_ratio)
         spans = [(seq[i][1].start, seq[j - 1][1].end) for i, j in wins]
         return spans or None

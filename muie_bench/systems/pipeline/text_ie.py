@@ -6,10 +6,13 @@ Everything is restricted to the set's label inventories (from the manifest):
   inventory types, the first one the inventory has wins, case-insensitive); common-noun types
   (``person``, ``sign``, ...) match noun chunks whose head lemma is the type name or one of
   its ``noun_map`` synonyms.
-- **RE**: for each ordered pair of neighbouring entities in one sentence (head first, no entity
-  between them), a relation whose cue
-  lemmas (its name's content words plus ``rel_cues``) occur between the two mentions or on
-  their dependency path; the relation with most cue hits wins, ties by inventory order.
+- **RE**: for each pair of entities in one sentence and each direction, the relations whose
+  argument types fit the types its name implies (``per:title`` -> PER, TITLE; ``/per/org/x`` ->
+  PER, ORG; ``type_aliases``) score 2 per cue lemma (its name's content words plus
+  ``rel_cues``) between the mentions or on their dependency path, plus 1 when the name fixes
+  the tail type and the two are neighbours; the best positive one is emitted (ties: inventory
+  order). Relations without type constraints need neighbouring mentions and read left to
+  right; same-type pairs read left to right unless the relation is ``symmetric``.
 - **EE**: a token whose lemma is in an event type's trigger lexicon (its name's last segment,
   lemmatised, plus ``trigger_lexicon``) triggers that type; its arguments are the entities or
   noun chunks attached to it, their role chosen by ``role_rules`` (dependency slot -> candidate
@@ -29,8 +32,8 @@ from muie_bench.schema import Annotation, Argument, Event, Mention, Relation, Se
 
 DEFAULT_NER_MAP: dict[str, list[str]] = {
     "PERSON": ["PER", "PERSON", "person", "people"],
-    "ORG": ["ORG", "organization", "organisation", "company"],
-    "GPE": ["GPE", "LOC", "location", "place", "city", "country"],
+    "ORG": ["ORG", "ORGANIZATION", "organisation", "company"],
+    "GPE": ["GPE", "CITY", "LOC", "location", "place", "country"],
     "LOC": ["LOC", "GPE", "location", "place"],
     "FAC": ["FAC", "LOC", "facility", "place", "building"],
     "NORP": ["NORP", "MISC"],
@@ -43,18 +46,32 @@ DEFAULT_NER_MAP: dict[str, list[str]] = {
     "TIME": ["TIME", "DATE"],
 }
 DEFAULT_NOUN_MAP: dict[str, list[str]] = {
-    "person": ["man", "woman", "people", "boy", "girl", "child", "player", "reporter"],
+    "person": ["man", "woman", "people", "boy", "girl", "child", "player"],
+    "title": ["engineer", "director", "chemist", "reporter", "architect", "economist",
+              "curator", "spokesperson", "executive", "manager", "president", "ceo", "chairman",
+              "teacher", "doctor", "lawyer", "scientist", "editor", "officer", "minister"],
     "sign": ["signboard", "board", "poster", "banner"],
     "car": ["vehicle", "automobile"],
     "cup": ["mug"],
 }
+#: relation name (or its last segment) -> cue lemmas besides its own name's words
 DEFAULT_REL_CUES: dict[str, list[str]] = {
     "works_for": ["work", "join", "employ", "hire", "lead", "head", "run"],
-    "employee_of": ["work", "join", "employ", "hire"],
+    "employee_of": ["work", "join", "employ", "hire", "executive", "chief", "serve"],
+    "employees": ["chief", "executive", "head", "ceo", "president", "director", "chairman"],
     "located_in": ["in", "at", "base", "locate", "live"],
     "lives_in": ["live", "reside"],
-    "founded_by": ["found", "start", "create"],
+    "cities_of_residence": ["live", "reside", "move"],
+    "place_of_residence": ["live", "reside", "move"],
+    "city_of_birth": ["bear", "born"],
+    "city_of_branch": ["branch", "office", "open"],
+    "locate_at": ["headquarter", "headquartered", "base", "locate", "in"],
+    "founded_by": ["found", "start", "create", "establish"],
     "member_of": ["member", "join"],
+    "spouse": ["marry", "married", "wife", "husband", "spouse"],
+    "couple": ["partner", "marry", "married", "wife", "husband", "anniversary"],
+    "peer": ["side", "together", "teammate", "colleague", "train"],
+    "subsidiary": ["subsidiary", "acquire", "own"],
     "left_of": ["left"],
     "right_of": ["right"],
     "above": ["above", "over"],
@@ -69,6 +86,9 @@ DEFAULT_TRIGGERS: dict[str, list[str]] = {
     "attack": ["attack", "bomb", "shoot", "fire", "strike", "hit", "raid", "assault"],
     "demonstrate": ["protest", "demonstrate", "rally", "march"],
     "meet": ["meet", "talk", "gather", "visit", "greet"],
+    "walk": ["walk", "stroll"],
+    "chase": ["chase", "follow", "pursue"],
+    "drinking": ["drink", "sip"],
     "die": ["die", "kill"],
     "arrest-jail": ["arrest", "jail", "detain"],
     "carrying": ["carry", "hold", "haul", "transport"],
@@ -77,19 +97,25 @@ DEFAULT_TRIGGERS: dict[str, list[str]] = {
     "throwing": ["throw", "toss"],
 }
 DEFAULT_ROLE_RULES: dict[str, list[str]] = {
-    "subj": ["agent", "attacker", "entity", "person", "giver", "demonstrator", "driver",
-             "artifact", "mover"],
-    "obj": ["item", "artifact", "target", "victim", "patient", "theme", "object", "vehicle",
-            "recipient", "entity"],
+    "subj": ["agent", "arg0", "attacker", "entity", "person", "giver", "demonstrator",
+             "driver", "artifact", "mover"],
+    "obj": ["item", "arg1", "artifact", "target", "victim", "patient", "theme", "object",
+            "vehicle", "container", "recipient", "entity"],
     "to": ["destination", "recipient", "goal", "place"],
     "into": ["destination", "goal", "place"],
     "toward": ["destination", "goal"],
     "from": ["origin", "source", "place"],
-    "in": ["place", "location"],
+    "in": ["destination", "place", "location"],
     "at": ["place", "location"],
     "on": ["place", "location"],
     "with": ["instrument", "item", "entity"],
     "by": ["agent", "attacker", "instrument", "vehicle"],
+}
+DEFAULT_TYPE_ALIASES: dict[str, list[str]] = {
+    "per": ["PER", "PERSON"], "person": ["PER", "PERSON"],
+    "org": ["ORG", "ORGANIZATION"], "organization": ["ORG", "ORGANIZATION"],
+    "loc": ["LOC", "GPE", "CITY", "FAC"], "gpe": ["GPE", "LOC", "CITY"],
+    "city": ["CITY", "GPE", "LOC"], "place": ["LOC", "GPE", "CITY", "FAC"],
 }
 _STOP = {"of", "in", "for", "to", "the", "a", "an", "by", "with", "at", "on", "per", "org"}
 
@@ -114,7 +140,14 @@ class SpacyIE:
     rel_cues: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_REL_CUES))
     trigger_lexicon: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_TRIGGERS))
     role_rules: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_ROLE_RULES))
+    #: lower-case type word in a relation name -> entity types it means
+    type_aliases: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_TYPE_ALIASES))
+    #: relations that hold in both directions (emitted twice)
+    symmetric: list[str] = field(default_factory=lambda: ["per:spouse", "spouse", "/per/per/peer",
+                                                            "/per/per/couple"])
     nouns_as_entities: bool = True
+    #: parts of speech a trigger may have
+    trigger_pos: list[str] = field(default_factory=lambda: ["VERB"])
     _nlp: Any = field(default=None, repr=False)
 
     @classmethod
@@ -189,27 +222,74 @@ class SpacyIE:
                        span=(span.start_char, span.end_char) if spans else None)
 
     # ------------------------------------------------------------------ RE
+    def _rel_types(self, rel: str, inv: dict[str, str]) -> tuple[set[str] | None, set[str] | None, bool]:
+        """Argument types a relation name implies: (head, tail, tail named by the relation).
+
+        'per:title' -> ({PER...}, {TITLE}, True); '/per/org/member_of' -> (PER, ORG, False);
+        a segment or word of the name that is an inventory type (plural 's' dropped) or a
+        ``type_aliases`` key names a type. None: unconstrained.
+        """
+        segs = [x for x in re.split(r"[:/]", rel.casefold()) if x]
+
+        def types_of(word: str) -> set[str] | None:
+            names = [word, word[:-1] if word.endswith("s") else word,
+                     word[:-3] + "y" if word.endswith("ies") else word]
+            found = {inv[n] for n in names if n in inv}
+            for n in names:
+                found |= {inv[a.casefold()] for a in self.type_aliases.get(n, [])
+                          if a.casefold() in inv}
+            return found or None
+
+        head = types_of(segs[0]) if len(segs) > 1 else None
+        tail = types_of(segs[1]) if len(segs) > 2 else None
+        named = False
+        if tail is None and segs:
+            for w in re.split(r"[_\-\s]+", segs[-1]):
+                t = types_of(w)
+                if t and (head is None or not t <= head):
+                    tail, named = t, True
+                    break
+        return head, tail, named
+
     def _relations(self, doc: Any, ents: list[dict[str, Any]], spec: SetSpec) -> list[Relation]:
         nlp = self.load()
-        cues = {r: {c for c in [*_name_lemmas(r, nlp), *self.rel_cues.get(r, [])]
-                    if c not in _STOP} or set(_name_lemmas(r, nlp))
-                for r in spec.relation_types}
+        inv = _casemap(spec.entity_types)
+        info = {}
+        for r in spec.relation_types:
+            last = re.split(r"[:/]", r)[-1]
+            words = {*_name_lemmas(r, nlp), *self.rel_cues.get(r, []),
+                     *self.rel_cues.get(last, [])}
+            info[r] = ({w for w in words if w not in _STOP}, *self._rel_types(r, inv))
+        sym = {x.casefold() for x in self.symmetric}
         rels: list[Relation] = []
         for a in ents:
             for b in ents:
                 if b["i"] <= a["i"] or doc[a["i"]].sent.start != doc[b["i"]].sent.start:
                     continue
-                if any(a["j"] <= c["i"] and c["j"] <= b["i"] for c in ents):
-                    continue  # only neighbouring entities are related
-                between = {t.lemma_.lower() for t in doc[a["j"] : b["i"]]}
-                between |= {t.lemma_.lower() for t in _path(doc[a["j"] - 1], doc[b["j"] - 1])}
-                best, hits = None, 0
-                for r in spec.relation_types:
-                    n = len(cues[r] & between)
-                    if n > hits:
-                        best, hits = r, n
-                if best is not None:
-                    rels.append(Relation(type=best, head=a["id"], tail=b["id"]))
+                neighbours = not any(a["j"] <= c["i"] and c["j"] <= b["i"] for c in ents)
+                ctx = {t.lemma_.lower() for t in doc[a["j"] : b["i"]]}
+                ctx |= {t.lower_ for t in doc[a["j"] : b["i"]]}
+                ctx |= {t.lemma_.lower() for t in _path(doc[a["j"] - 1], doc[b["j"] - 1])}
+                for h, t in ((a, b), (b, a)):
+                    best, score = None, 0
+                    for r in spec.relation_types:
+                        cues, ht, tt, named = info[r]
+                        if (ht is not None and h["type"] not in ht) or (
+                                tt is not None and t["type"] not in tt):
+                            continue
+                        constrained = ht is not None or tt is not None
+                        if h is b and not constrained:
+                            continue  # unconstrained relations read left to right
+                        if not constrained and not neighbours:
+                            continue
+                        n = len(cues & ctx) * 2 + (1 if named and neighbours else 0)
+                        if n > score:
+                            best, score = r, n
+                    if best is None:
+                        continue
+                    if h is b and a["type"] == b["type"] and best.casefold() not in sym:
+                        continue  # same-type pairs: head first, unless symmetric
+                    rels.append(Relation(type=best, head=h["id"], tail=t["id"]))
         return rels
 
     # ------------------------------------------------------------------ EE
@@ -228,7 +308,7 @@ class SpacyIE:
         by_token = {i: e for e in ents for i in range(e["i"], e["j"])}
         events: list[Event] = []
         for tok in doc:
-            etype = lex.get(tok.lemma_.lower()) if tok.pos_ in ("VERB", "NOUN") else None
+            etype = lex.get(tok.lemma_.lower()) if tok.pos_ in self.trigger_pos else None
             if etype is None:
                 continue
             trig = Mention(id=f"t{len(events) + 1}", text=tok.text,
@@ -237,7 +317,7 @@ class SpacyIE:
             args: list[Argument] = []
             for slot, dep in _slots(tok):
                 role = next((roles[c] for c in self.role_rules.get(slot, []) if c in roles), None)
-                if role is None or any(a.role == role for a in args):
+                if role is None:
                     continue
                 e = by_token.get(dep.i)
                 if e is None:
@@ -248,14 +328,15 @@ class SpacyIE:
                         continue
                     entities.append(self._mention(doc, e, spans))
                     by_token.update({k: e for k in range(i, j)})
-                args.append(Argument(role=role, mention=e["id"]))
+                if all(a.mention != e["id"] for a in args):
+                    args.append(Argument(role=role, mention=e["id"]))
             events.append(Event(type=etype, trigger=trig, arguments=args))
         used = {a.mention for ev in events for a in ev.arguments}
         return Annotation(entities=[m for m in entities if m.id in used], events=events)
 
 
 def _slots(tok: Any) -> list[tuple[str, Any]]:
-    """(slot, argument head) pairs of a trigger: subj, obj and preposition objects."""
+    """(slot, argument head) pairs of a trigger: subj, obj, preposition objects, conjuncts."""
     out: list[tuple[str, Any]] = []
     for c in tok.children:
         if c.dep_ in ("nsubj", "nsubjpass") and c.dep_ == "nsubjpass":
@@ -270,6 +351,8 @@ def _slots(tok: Any) -> list[tuple[str, Any]]:
                     out.append((c.lower_, p))
     if tok.dep_ in ("acl", "relcl") and tok.head.pos_ in ("NOUN", "PROPN"):
         out.append(("subj", tok.head))
+    for slot, dep in list(out):  # coordinated fillers share the slot: "X and Y met"
+        out.extend((slot, c) for c in dep.conjuncts if c.i > dep.i)
     return out
 
 
