@@ -160,7 +160,7 @@ def paired_bootstrap(
     va, vb = metric_from_columns(ca), metric_from_columns(cb)
     if np.isnan(va) or np.isnan(vb):
         raise UserError(f"paired bootstrap: metric {metric!r} is not defined on set {set_id!r}")
-    diff = vb - va
+    diff = float(vb - va)
     if diff == 0 or n_resamples <= 0:
         return diff, 1.0
     idx = resample_indices(len(ids), n_resamples, seed, f"paired:{set_id}")
