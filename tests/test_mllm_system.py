@@ -95,7 +95,7 @@ def test_reamo_over_chat_server(tiny_dir: Path, tmp_path: Path,
         assert isinstance(chat, ChatServer) and isinstance(gs, GrounderServer)
         settings = _settings(chat, gs, tmp_path / "cache")
         opts = RunOptions(system="reamo", overrides=settings, benchmark=tiny_dir, sets=SETS,
-                          workers=2, out=tmp_path / "runs", score=False)
+                          workers=2, out=tmp_path / "runs", n_resamples=50)
         res = run(opts)
         n_requests = len(chat.requests)
 
@@ -134,6 +134,19 @@ def test_reamo_over_chat_server(tiny_dir: Path, tmp_path: Path,
         track = tv0.entity(tv0.events[0].arguments[0].mention).video_track
         assert track is not None and len(track.frames) > 0
         assert preds["tv-ee-1"].trace["retries"] == 2
+
+        # expected scores: ti-ner all entities right, one of two masks per instance; ta-ner
+        # one instance right, one parse failure; tv-ee 3 of 4 arguments, one of two tracks
+        assert res.scores is not None
+        m = {k: {c: v.value for c, v in ss.metrics.items()} for k, ss in res.scores.sets.items()}
+        assert m["ti-ner"]["f1"] == pytest.approx(100.0)
+        assert m["ti-ner"]["i_seg"] == pytest.approx(50.0)
+        assert m["ta-ner"]["f1"] == pytest.approx(200 / 3)
+        assert m["ta-ner"]["a_seg"] == pytest.approx(25.0)
+        assert res.scores.sets["ta-ner"].parse_failures == 1
+        assert m["tv-ee"]["et"] == pytest.approx(100.0)
+        assert m["tv-ee"]["ea"] == pytest.approx(600 / 7)
+        assert m["tv-ee"]["v_trck"] == pytest.approx(25.0)
 
         # the request carried the image as a data URL and the video as video_url
         req0 = next(r for r in chat.requests if "Mara Velto joined" in json.dumps(r["body"]))
