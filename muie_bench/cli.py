@@ -331,12 +331,13 @@ def data_preview(
         typer.Option(help="comma-separated set ids (default: every set with images or video)"),
     ] = None,
     per_set: Annotated[int, typer.Option(help="instances per set (one row each set)")] = 3,
+    palette: Annotated[bool, typer.Option(help="256-colour PNG (smaller file)")] = False,
 ) -> None:
     """Overlay sheet: gold masks drawn on images and video frames, one row per set."""
     from muie_bench.datagen.preview import write_preview
 
     chosen = [s.strip() for s in sets.split(",") if s.strip()] if sets else None
-    path = write_preview(benchmark, out, sets=chosen, per_set=per_set)
+    path = write_preview(benchmark, out, sets=chosen, per_set=per_set, palette=palette)
     console.print(f"wrote {path}", markup=False, highlight=False)
 
 

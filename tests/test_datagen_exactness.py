@@ -8,6 +8,7 @@ Audio: every spoken mention's time span carries speech energy, in the order of t
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,9 @@ def test_audio_spans_carry_speech_in_text_order(bench: Benchmark) -> None:
         with_span = sorted((m for m in spoken if m.span), key=lambda m: m.span or (0, 0))
         starts = [(m.audio_spans or [[0.0, 0.0]])[0][0] for m in with_span]
         assert starts == sorted(starts), inst.id
+        times = sorted(s for m in spoken for s in m.audio_spans or [])
+        for (_, e0), (s1, _) in pairwise(times):  # different words
+            assert e0 <= s1, (inst.id, times)
     assert n > 100
 
 

@@ -1,7 +1,7 @@
 """Overlay sheet of a benchmark: gold masks drawn on images and video frames (PNG).
 
 One row per set that has images or video; per instance a 320x240 cell: the image with
-every mention's mask tinted and labelled, or 4 frames (2x2) of the video with each track's
+every mention's mask tinted, outlined and labelled, or 4 frames (2x2) of the video with each track's
 mask in those frames. Colours cycle per mention; labels are ``type:text`` (triggers: the
 event type).
 """
@@ -28,13 +28,22 @@ def _decode(rle: Any) -> np.ndarray[Any, np.dtype[np.bool_]]:
     return np.asarray(m, dtype=bool)
 
 
+def _outline(m: np.ndarray[Any, np.dtype[np.bool_]]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Mask pixels with a 4-neighbour outside the mask (the border of the image counts)."""
+    p = np.pad(m, 1)
+    inner = p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
+    return np.asarray(m & ~inner)
+
+
 def _overlay(img: np.ndarray[Any, Any], masks: list[tuple[str, Any]]) -> Image.Image:
     out = img.astype(np.float32)
     boxes = []
     for i, (label, rle) in enumerate(masks):
         m = _decode(rle)
         c = np.asarray(COLOURS[i % len(COLOURS)], np.float32)
-        out[m] = 0.5 * out[m] + 0.5 * c
+        alpha = 0.15 if m.mean() > 0.4 else 0.45  # large "stuff" masks stay see-through
+        out[m] = (1 - alpha) * out[m] + alpha * c
+        out[_outline(m)] = c
         ys, xs = np.nonzero(m)
         if len(ys):
             boxes.append((label, int(xs.min()), int(ys.min()), COLOURS[i % len(COLOURS)]))
@@ -70,8 +79,9 @@ def _cell(bench: Any, inst: Any) -> Image.Image:
 
 
 def write_preview(benchmark: str | Path, out: Path, sets: list[str] | None = None,
-                  per_set: int = 3) -> Path:
-    """Write the overlay sheet of ``benchmark`` to ``out`` (PNG) and return its path."""
+                  per_set: int = 3, palette: bool = False) -> Path:
+    """Write the overlay sheet of ``benchmark`` to ``out`` (PNG) and return its path.
+    ``palette`` stores 256 colours (a much smaller file, e.g. for documentation)."""
     from muie_bench.benchmark import load_benchmark
 
     bench = load_benchmark(benchmark)
@@ -95,5 +105,7 @@ def write_preview(benchmark: str | Path, out: Path, sets: list[str] | None = Non
             d.text((LABEL_W + c * CELL_W + 4, r * CELL_H + 2), inst.id, fill=(255, 255, 255))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if palette:
+        sheet = sheet.quantize(256)
     sheet.save(out, format="PNG", optimize=True)
     return out

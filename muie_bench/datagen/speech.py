@@ -76,7 +76,7 @@ def spans(sp: Speech, start: int, end: int) -> list[list[float]]:
     hop = RATE // 100
     rms = _frame_rms(sp.samples, hop)
     thr = max(1e-4, 0.03 * float(rms.max()) if len(rms) else 0.0)
-    f0, f1 = int(t0 * 100), min(len(rms), int(np.ceil(t1 * 100)))
+    f0, f1 = int(t0 * 100), min(len(rms), int(t1 * 100))  # frames before the next word
     active = np.nonzero(rms[f0:f1] > thr)[0]
     if len(active):
         f0, f1 = f0 + int(active[0]), f0 + int(active[-1]) + 1
