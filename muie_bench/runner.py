@@ -229,13 +229,20 @@ def run(opts: RunOptions, system: System | None = None) -> RunResult:
 
     t0 = time.perf_counter()
     predicted = 0
+    fresh: dict[str, Prediction] | None = {} if scan.total_lines == 0 else None
     try:
         with PredictionWriter(pred_path) as writer, _progress(opts.progress) as prog:
             task = None
             if prog is not None:
                 task = prog.add_task(f"{system.name} on {bench.name}", total=len(bench),
                                      completed=already)
-            for line in _execute(system, bench, todo, opts.workers, opts.timeout):
+            for item in _execute(system, bench, todo, opts.workers, opts.timeout):
+                if isinstance(item, Prediction):
+                    line = item.model_dump_json()
+                    if fresh is not None:
+                        fresh[item.id] = item
+                else:
+                    line, fresh = item, None
                 writer.write_line(line)
                 predicted += 1
                 if prog is not None and task is not None:
@@ -252,7 +259,8 @@ def run(opts: RunOptions, system: System | None = None) -> RunResult:
     record.timings["wall_predict"] = round(
         record.timings.get("wall_predict", 0.0) + time.perf_counter() - t0, 4)
 
-    preds = read_predictions_last(pred_path)
+    # a run written entirely by this session need not be parsed back
+    preds = list(fresh.values()) if fresh is not None else read_predictions_last(pred_path)
     _summarise(record, bench, preds)
     record.status = "complete" if record.counts["missing"] == 0 else "interrupted"
     record.ended = _now()
@@ -379,8 +387,9 @@ def run_files(run_dir: Path) -> dict[str, Path]:
 # --------------------------------------------------------------------------- execution
 
 
-def _predict_line(system: System, inst: Instance, bench: Benchmark, timeout: float | None) -> str:
-    """One prediction as a JSON line; exceptions and timeouts become ``error``."""
+def _predict(system: System, inst: Instance, bench: Benchmark, timeout: float | None
+             ) -> Prediction:
+    """One prediction; exceptions and timeouts become a prediction with ``error`` set."""
     t0 = time.perf_counter()
     try:
         pred = (
@@ -396,7 +405,7 @@ def _predict_line(system: System, inst: Instance, bench: Benchmark, timeout: flo
         pred = Prediction(id=inst.id, error=f"{type(e).__name__}: {msg}".rstrip(": "))
     if not pred.seconds:
         pred.seconds = round(time.perf_counter() - t0, 6)
-    return pred.model_dump_json()
+    return pred
 
 
 class PredictTimeout(Exception):
@@ -425,7 +434,8 @@ def _call_with_timeout(fn: Callable[[], Prediction], timeout: float) -> Predicti
 
 def _execute(
     system: System, bench: Benchmark, todo: list[Instance], workers: int, timeout: float | None
-) -> Iterator[str]:
+) -> Iterator[Prediction | str]:
+    """Predictions (in-process) or their JSON lines (from worker processes)."""
     if not todo:
         return
     if workers > 1 and system.parallelism == "process":
@@ -439,24 +449,24 @@ def _execute(
         raise SetupFailed(f"system setup failed: {type(e).__name__}: {e}") from e
     if workers == 1:
         for inst in todo:
-            yield _predict_line(system, inst, bench, timeout)
+            yield _predict(system, inst, bench, timeout)
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="predict") as pool:
         yield from _bounded(
-            pool, todo, lambda inst: pool.submit(_predict_line, system, inst, bench, timeout),
+            pool, todo, lambda inst: pool.submit(_predict, system, inst, bench, timeout),
             workers,
         )
 
 
 def _bounded(
-    pool: ThreadPoolExecutor | ProcessPoolExecutor,
+    pool: ThreadPoolExecutor,
     todo: list[Instance],
-    submit: Callable[[Instance], Future[str]],
+    submit: Callable[[Instance], Future[Prediction]],
     workers: int,
-) -> Iterator[str]:
-    """Submit with at most ``4 * workers`` in flight; yield lines as they complete."""
+) -> Iterator[Prediction]:
+    """Submit with at most ``4 * workers`` in flight; yield predictions as they complete."""
     it = iter(todo)
-    inflight: set[Future[str]] = set()
+    inflight: set[Future[Prediction]] = set()
     try:
         for inst in it:
             inflight.add(submit(inst))
@@ -475,7 +485,7 @@ def _bounded(
         raise
 
 
-def _wait_some(fs: set[Future[str]]) -> tuple[set[Future[str]], set[Future[str]]]:
+def _wait_some(fs: set[Future[Any]]) -> tuple[set[Future[Any]], set[Future[Any]]]:
     done, pending = wait(fs, return_when=FIRST_COMPLETED)
     return set(done), set(pending)
 
@@ -501,7 +511,7 @@ def _worker_predict(instance_id: str) -> str:
     if "setup_error" in _W:
         raise SetupFailed(f"system setup failed in a worker process: {_W['setup_error']}")
     bench: Benchmark = _W["bench"]
-    return _predict_line(_W["system"], bench.get(instance_id), bench, _W["timeout"])
+    return _predict(_W["system"], bench.get(instance_id), bench, _W["timeout"]).model_dump_json()
 
 
 def _execute_processes(
