@@ -173,3 +173,35 @@ def test_default_builtin_grounder_carries_out_invocations(tiny_dir: Path, tmp_pa
     assert track is not None and track.frames
     info = bench.media.video_info("media/v-ee-0.mp4")
     assert all(m.size == (info.height, info.width) for m in track.frames.values())
+
+
+def _render_gold(inst: Any) -> str:
+    """The gold annotation written in the prompt's tuple format (what a perfect model says)."""
+    g = inst.gold
+    if inst.task == "ner":
+        return "".join(f"({m.text}, {m.type})"
+                       for m in sorted(g.entities, key=lambda m: m.span or (0, 0)))
+    if inst.task == "re":
+        return "".join(f"({g.entity(r.head).text}, {r.type}, {g.entity(r.tail).text})"
+                       for r in g.relations)
+    return "".join(
+        f"({e.type}, {e.trigger.text}"
+        + "".join(f", ({a.role}, {g.entity(a.mention).text})" for a in e.arguments) + ")"
+        for e in g.events)
+
+
+def test_gold_as_tuples_scores_100_on_mini(mini_dir: Path, tmp_path: Path) -> None:
+    """Prompt format, parser and label inventories agree on all 15 sets of the bundled
+    benchmark: the gold written as tuples and replayed scores 100 on every IE metric."""
+    if not HAS_METRICS:
+        pytest.skip("muie_bench.metrics is not available")
+    bench = load_benchmark(mini_dir)
+    replay = _replay_file(tmp_path / "gold.jsonl", {i.id: _render_gold(i) for i in bench})
+    res = run(RunOptions(system="reamo", overrides={"replay_path": str(replay),
+                                                    "grounder": "none"},
+                         benchmark=mini_dir, out=tmp_path / "runs", n_resamples=20))
+    assert res.scores is not None and len(res.scores.sets) == 15
+    for set_id, ss in res.scores.sets.items():
+        ie = {k: v.value for k, v in ss.metrics.items() if k in ("f1", "et", "ea")}
+        assert ie and all(v == pytest.approx(100.0) for v in ie.values()), (set_id, ie)
+        assert ss.parse_failures == 0
