@@ -229,18 +229,17 @@ def run_all(
     workers: Annotated[int, typer.Option("--workers", "-j", help="parallel workers")] = 1,
 ) -> None:
     """The main job: run (or resume) each system, score, write and print the leaderboard."""
-    from rich.markdown import Markdown
-
     from muie_bench.main_job import main_job
-    from muie_bench.run_summary import run_lines
+    from muie_bench.run_summary import leaderboard_tables, run_lines
 
     res = main_job(
         systems, benchmark, out, leaderboard_out, workers=workers,
         progress=err_console.is_terminal, argv=["muie-bench", *sys.argv[1:]],
         on_run=lambda r: [console.print(x, markup=False, highlight=False) for x in run_lines(r)],
     )
-    console.print(Markdown(res.leaderboard["markdown"]))
-    console.print(f"wrote {leaderboard_out}/leaderboard.md, .csv, .html and "
+    for table in leaderboard_tables(res.leaderboard["leaderboard"]):
+        console.print(table)
+    console.print(f"wrote {leaderboard_out}/leaderboard.md (with 95 % CIs), .csv, .html and "
                   f"{len(res.leaderboard['images'])} charts", markup=False, highlight=False)
 
 
@@ -257,11 +256,12 @@ def leaderboard(
 
     res = write_leaderboard(runs_dir, out, plots=not no_plots)
     if not quiet:
-        from rich.markdown import Markdown
+        from muie_bench.run_summary import leaderboard_tables
 
-        console.print(Markdown(res["markdown"]))
-    console.print(f"wrote {out}/leaderboard.md, .csv, .html and {len(res['images'])} charts",
-                  markup=False, highlight=False)
+        for table in leaderboard_tables(res["leaderboard"]):
+            console.print(table)
+    console.print(f"wrote {out}/leaderboard.md (with 95 % CIs), .csv, .html and "
+                  f"{len(res['images'])} charts", markup=False, highlight=False)
 
 
 @app.command()

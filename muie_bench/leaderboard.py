@@ -301,7 +301,7 @@ def build(runs_dir: Path, reported_path: Path | None = None, with_reported: bool
 
 
 def column_header(s: SetInfo, m: str) -> str:
-    return f"{modality_label(list(s.modalities))} {s.id} {COLUMN_TITLES.get(m, m)}"  # type: ignore[arg-type]
+    return f"{s.id} {COLUMN_TITLES.get(m, m)}"
 
 
 def overall_metrics(group: Group) -> list[str]:
