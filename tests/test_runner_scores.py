@@ -97,3 +97,24 @@ def test_compare_refuses_runs_on_different_benchmarks(
     res = run(RunOptions(system="oracle", benchmark=other, out=tmp_path / "runs", n_resamples=50))
     with pytest.raises(UserError, match="not comparable"):
         compare_runs(pair[0], res.run_dir)
+
+
+def test_cli_run_all_leaderboard_compare(tmp_path: Path, tiny_dir: Path) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "muie_bench.cli", *args],
+                              capture_output=True, text=True, env=dict(os.environ), timeout=300)
+
+    runs, lb = tmp_path / "runs", tmp_path / "lb"
+    proc = cli("run-all", "oracle", "empty", "-b", str(tiny_dir), "--out", str(runs),
+               "--leaderboard-out", str(lb))
+    assert proc.returncode == 0, proc.stderr
+    assert "Measured on tiny 1" in proc.stdout and "reported (MUIE-Bench, paper)" in proc.stdout
+    assert (lb / "leaderboard.md").is_file() and (lb / "leaderboard.html").is_file()
+    a, b = (next((runs / "tiny" / s).iterdir()) for s in ("oracle", "empty"))
+    proc = cli("compare", str(a), str(b), "--resamples", "200")
+    assert proc.returncode == 0, proc.stderr
+    assert "-100.0" in proc.stdout and "ti-ner" in proc.stdout
+    proc = cli("leaderboard", str(runs), "--out", str(tmp_path / "lb2"), "--no-plots", "-q")
+    assert proc.returncode == 0 and not list((tmp_path / "lb2").glob("*.png"))
+    proc = cli("compare", str(a), str(tmp_path))
+    assert proc.returncode == 2 and "not a run directory" in proc.stderr
