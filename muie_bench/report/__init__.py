@@ -44,7 +44,7 @@ def _png(arr: np.ndarray[Any, Any], scale: int) -> str:
 
     im = Image.fromarray(arr.astype(np.uint8))
     if scale > 1:
-        im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
+        im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
     buf = io.BytesIO()
     im.save(buf, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
