@@ -167,6 +167,40 @@ def read_predictions_last(path: Path) -> list[Prediction]:
     return list(out.values())
 
 
+class RunLock:
+    """An exclusive ``flock`` on ``<run_dir>/.lock`` while a process works in the run.
+
+    A second process on the same run directory gets a :class:`UserError` instead of
+    interleaving its lines (or cutting another writer's line as "torn"). The kernel drops
+    the lock when the holder dies, SIGKILL included.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / ".lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise UserError(f"{self.path.parent}: in use by another muie-bench process "
+                            f"(pid {holder}); wait for it or use --fresh") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the flock
+            self._fd = None
+
+
 class PredictionWriter:
     """Appends lines to predictions.jsonl: one ``os.write`` per line, fsync every second.
 

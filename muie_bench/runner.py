@@ -56,6 +56,7 @@ from muie_bench.run_dir import (
     PREDICTIONS,
     SCORES,
     PredictionWriter,
+    RunLock,
     find_resumable,
     new_run_id,
     read_predictions_last,
@@ -191,8 +192,19 @@ def run(opts: RunOptions, system: System | None = None) -> RunResult:
     load_s = time.perf_counter() - t_load
     selection = {**selection, "instances": len(bench)}
 
-    if found is not None:
-        run_dir = found
+    run_dir = found if found is not None else base / new_run_id(fingerprint)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir):
+        return _run_locked(opts, system, bench, root, run_dir, found is not None, key,
+                           fingerprint, selection, load_s)
+
+
+def _run_locked(
+    opts: RunOptions, system: System, bench: Benchmark, root: Path, run_dir: Path,
+    resumed: bool, key: str, fingerprint: str, selection: dict[str, Any], load_s: float,
+) -> RunResult:
+    """The body of :func:`run` once the run directory is chosen and locked."""
+    if resumed:
         record = read_run_record(run_dir)
         record.argv = redact_argv(opts.argv)
         record.status = "running"
@@ -200,8 +212,6 @@ def run(opts: RunOptions, system: System | None = None) -> RunResult:
         # the environment of the latest session (the one that finishes and scores the run)
         record.git, record.packages, record.host = git_info(), package_versions(), host_info()
     else:
-        run_dir = base / new_run_id(fingerprint)
-        run_dir.mkdir(parents=True, exist_ok=False)
         record = RunRecord(
             run_id=run_dir.name,
             argv=redact_argv(opts.argv),
@@ -268,7 +278,7 @@ def run(opts: RunOptions, system: System | None = None) -> RunResult:
     if opts.score:
         scores = _score_into(run_dir, record, bench, preds, opts.tau, opts.n_resamples, opts.seed)
     write_run_record(run_dir, record)
-    return RunResult(run_dir, record, scores, found is not None, predicted, already)
+    return RunResult(run_dir, record, scores, resumed, predicted, already)
 
 
 def _finished(run_dir: Path, opts: RunOptions) -> RunResult | None:
@@ -341,6 +351,11 @@ def score_run(run_dir: Path, tau: float = 0.5, n_resamples: int = 1000, seed: in
     The benchmark is found from run.json (its path, else its name) and must have the
     sha256 the run was made on; the selection is re-applied to it.
     """
+    with RunLock(run_dir):
+        return _score_run_locked(run_dir, tau, n_resamples, seed)
+
+
+def _score_run_locked(run_dir: Path, tau: float, n_resamples: int, seed: int) -> Scores:
     record = read_run_record(run_dir)
     bench = _benchmark_of(record, run_dir)
     sel = record.selection

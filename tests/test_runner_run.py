@@ -175,3 +175,13 @@ def test_user_errors(tmp_path: Path, tiny_dir: Path) -> None:
         run(_opts(tmp_path, tiny_dir, workers=0))
     with pytest.raises(UserError, match="--plugin"):
         run(_opts(tmp_path, tiny_dir, plugins=["no_such_module_xyz"]))
+
+
+def test_a_run_in_use_is_refused(tmp_path: Path, tiny_dir: Path) -> None:
+    from muie_bench.run_dir import RunLock
+
+    res = run(_opts(tmp_path, tiny_dir, sets=["ti-ner"]))
+    with RunLock(res.run_dir), pytest.raises(UserError, match="in use by another muie-bench"):
+        run(_opts(tmp_path, tiny_dir, sets=["ti-ner"], retry_failed=True))
+    # released: the same command works again
+    assert run(_opts(tmp_path, tiny_dir, sets=["ti-ner"], retry_failed=True)).resumed
