@@ -350,3 +350,42 @@ def test_concurrency_limit_holds_across_workers(tiny_dir: Path, tmp_path: Path) 
                              sets=["ti-ner", "ta-ner"], workers=4, out=tmp_path, score=False))
         assert res.record.counts["done"] == 4
         assert len(chat.requests) == 4 and chat.max_inflight == 1
+
+
+class _PhraseGrounder:
+    """A grounder implementing the interface: a fixed answer or exception per phrase."""
+
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, str]] = []
+
+    def ground(self, modality: Any, phrase: str, mention_type: Any, instance: Any,
+               benchmark: Any) -> Any:
+        self.calls.append((modality, phrase))
+        ans = self.answers.get(phrase)
+        if isinstance(ans, Exception):
+            raise ans
+        return ans
+
+
+def test_grounder_exceptions(tiny_dir: Path) -> None:
+    from muie_bench.schema import RLE
+    from muie_bench.systems.grounding_invocations import apply_groundings
+    from muie_bench.systems.parse import parse_output
+
+    bench = load_benchmark(tiny_dir)
+    inst = bench.get("ti-ner-0")
+    raw = ("(Mara Velto, PER)(Quillon Labs, ORG)<Module>ImageSegmentation</Module>"
+           "<Instruction>Segment: Mara Velto</Instruction><Instruction>Segment: Quillon Labs"
+           "</Instruction><Instruction>Segment: mara velto</Instruction>")
+    mask = RLE.model_validate(_gold(tiny_dir)["ti-ner-0"]["gold"]["entities"][1]["image_mask"])
+    res = parse_output(raw, "ner", bench.manifest.set("ti-ner"), inst.text)
+    g = _PhraseGrounder({"Mara Velto": RuntimeError("model crashed"), "Quillon Labs": mask})
+    recs = apply_groundings(res.annotation, res.invocations, g, inst, bench)
+    assert recs[0]["error"] == "RuntimeError: model crashed"
+    assert res.annotation.entities[1].image_mask == mask
+    assert g.calls == [("image", "Mara Velto"), ("image", "Quillon Labs")]  # asked once
+    res2 = parse_output(raw, "ner", bench.manifest.set("ti-ner"), inst.text)
+    bad = _PhraseGrounder({"Mara Velto": UserError("media/x.png: media file not found")})
+    with pytest.raises(UserError, match="not found"):
+        apply_groundings(res2.annotation, res2.invocations, bad, inst, bench)

@@ -234,7 +234,8 @@ def apply_groundings(
     ``invoked``: only the invocations' targets (an invocation without a module is resolved
     when the instance has exactly one medium). ``all``: also every entity in every medium
     of the instance, and every trigger in audio, that no invocation grounded. The grounder
-    is called once per (modality, phrase); a failing call is recorded and grounds nothing.
+    is called once per (modality, phrase); a failing call is recorded and grounds nothing,
+    except a :class:`UserError` (missing weights or media), which fails the instance.
     """
     media = [m for m in ("image", "video", "audio") if m in instance.modalities]
     mentions = ann.mentions()
@@ -257,8 +258,11 @@ def apply_groundings(
                 done[key] = grounder.ground(modality, phrase,  # type: ignore[arg-type]
                                             targets[0].type if targets else None,
                                             instance, benchmark)
-            except GrounderError as e:
-                rec["error"] = str(e)
+            except UserError:
+                raise  # a setup or input problem (missing weights, media): fails the instance
+            except Exception as e:  # one failed grounder call grounds nothing and is recorded
+                rec["error"] = str(e) if isinstance(e, GrounderError) else \
+                    f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")
                 done[key] = None
                 return
             finally:
