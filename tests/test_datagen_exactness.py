@@ -121,3 +121,26 @@ def test_video_tracks_follow_the_moving_pixels(bench: Benchmark) -> None:
                 for f, mask in tracks[a.mention].items():
                     assert not (mask & ~tt[f]).any(), (inst.id, e.type, f)
     assert n > 20
+
+
+def test_spatial_relations_agree_with_the_masks(bench: Benchmark) -> None:
+    """i-re predicates against the gold masks: left/right/above/below by the masks' centres;
+    'in the front of' only between objects whose extents overlap."""
+    n = 0
+    for inst in bench.instances:
+        if inst.set != "i-re":
+            continue
+        masks = {m.id: _m(m.image_mask) for m in inst.gold.entities if m.image_mask}
+        for r in inst.gold.relations:
+            h, t = masks[r.head], masks[r.tail]
+            (hy, hx), (ty, tx) = np.argwhere(h).mean(axis=0), np.argwhere(t).mean(axis=0)
+            if r.type == "in the front of":
+                (hy0, hx0), (hy1, hx1) = np.argwhere(h).min(0), np.argwhere(h).max(0)
+                (ty0, tx0), (ty1, tx1) = np.argwhere(t).min(0), np.argwhere(t).max(0)
+                assert hx0 <= tx1 + 1 and tx0 <= hx1 + 1 and hy0 <= ty1 + 1 and ty0 <= hy1 + 1
+            else:
+                expect = {"on the left of": hx < tx, "on the right of": hx > tx,
+                          "above": hy < ty, "below": hy > ty}[r.type]
+                assert expect, (inst.id, r)
+            n += 1
+    assert n >= 8

@@ -35,13 +35,13 @@ def test_later_layers_occlude_and_border_clips() -> None:
 
 def test_spatial_predicates() -> None:
     left, right = (0, 0, 10, 10), (50, 0, 60, 10)
-    assert spatial_predicate(left, right, True) == ("on the left of", True)
-    assert spatial_predicate(right, left, True) == ("on the right of", True)
+    assert spatial_predicate(left, right, False) == ("on the left of", True)
+    assert spatial_predicate(right, left, False) == ("on the right of", True)
     top, bottom = (0, 0, 10, 10), (2, 40, 12, 50)
-    assert spatial_predicate(top, bottom, True) == ("above", True)
-    assert spatial_predicate(bottom, top, True) == ("below", True)
-    a, b = (0, 0, 10, 10), (5, 5, 15, 15)  # overlapping: the later one is in front
-    assert spatial_predicate(a, b, b_later=True) == ("in the front of", False)
+    assert spatial_predicate(top, bottom, False) == ("above", True)
+    assert spatial_predicate(bottom, top, False) == ("below", True)
+    a, b = (0, 0, 10, 10), (5, 5, 15, 15)  # b hides part of a: b is in front (b is head)
+    assert spatial_predicate(a, b, b_occludes_a=True) == ("in the front of", False)
 
 
 def test_speech_word_times_locate_each_name() -> None:

@@ -22,6 +22,7 @@ class Scene:
         self.img = bg.copy()
         self.h, self.w = bg.shape[:2]
         self.masks: dict[str, Mask] = {}
+        self.full: dict[str, Mask] = {}  # before occlusion by later layers
         self.boxes: dict[str, tuple[int, int, int, int]] = {}
 
     def paste(self, key: str, rgb: U8, mask: Mask, x: int, y: int) -> None:
@@ -38,6 +39,7 @@ class Scene:
         for k in self.masks:
             self.masks[k] &= ~full
         self.masks[key] = full
+        self.full[key] = full.copy()
         self.boxes[key] = (x, y, x + pw, y + ph)
 
     def visible_fraction(self, key: str, area: int) -> float:

@@ -41,18 +41,17 @@ def _vrd_name(kind: str) -> str:
 
 
 def spatial_predicate(
-    a: tuple[int, int, int, int], b: tuple[int, int, int, int], b_later: bool
+    a: tuple[int, int, int, int], b: tuple[int, int, int, int], b_occludes_a: bool
 ) -> tuple[str, bool]:
-    """VRD predicate between boxes a and b (x0, y0, x1, y1): returns (predicate, a_is_head).
+    """VRD predicate between objects with boxes a and b (x0, y0, x1, y1): returns
+    (predicate, a_is_head).
 
-    Overlapping boxes: the later-pasted one is 'in the front of' the other. Otherwise the
-    larger of the horizontal / vertical centre offsets decides left/right or above/below,
-    always stated with ``a`` as head.
+    If b hides pixels of a, b is 'in the front of' a. Otherwise the larger of the
+    horizontal / vertical centre offsets decides left/right or above/below, stated with
+    ``a`` as head.
     """
-    ix = min(a[2], b[2]) - max(a[0], b[0])
-    iy = min(a[3], b[3]) - max(a[1], b[1])
-    if ix > 0 and iy > 0:
-        return "in the front of", not b_later
+    if b_occludes_a:
+        return "in the front of", False
     dx = (b[0] + b[2]) / 2 - (a[0] + a[2]) / 2
     dy = (b[1] + b[3]) / 2 - (a[1] + a[3]) / 2
     if abs(dx) >= abs(dy):
@@ -61,7 +60,8 @@ def spatial_predicate(
 
 
 def build_i_re(ctx: Ctx) -> dict[str, Any]:
-    """2-3 objects; a relation for every pair, predicate from the layout and paste order."""
+    """2-3 objects; a relation for every pair: 'in the front of' when one hides pixels of
+    the other, else the spatial predicate from the layout, from a random side."""
     scene, _ = texture_scene(ctx)
     objs = _objects(ctx, int(ctx.rng.integers(2, 4)), OBJECT_CLASSES, scene.img)
     paste_all(ctx, scene, [(k, rgb, m) for k, _, rgb, m in objs], max_overlap=0.2)
@@ -71,8 +71,11 @@ def build_i_re(ctx: Ctx) -> dict[str, Any]:
     rels = []
     for i in range(len(objs)):
         for j in range(i + 1, len(objs)):
-            ka, kb = objs[i][0], objs[j][0]
-            pred, a_head = spatial_predicate(scene.boxes[ka], scene.boxes[kb], b_later=True)
+            ka, kb = objs[i][0], objs[j][0]  # kb was pasted later
+            hides = bool((scene.full[ka] & scene.masks[kb]).any())
+            if not hides and ctx.rng.random() < 0.5:
+                ka, kb = kb, ka  # state it from the other object's side
+            pred, a_head = spatial_predicate(scene.boxes[ka], scene.boxes[kb], hides)
             rels.append({"type": pred, "head": ka if a_head else kb, "tail": kb if a_head else ka})
     return {"image": ctx.media("jpg", jpeg_bytes(scene.img)),
             "gold": {"entities": ents, "relations": rels}, "meta": meta(ctx)}
