@@ -29,6 +29,7 @@ from muie_bench.schema import (
     Instance,
     InstanceScore,
     Manifest,
+    Mention,
     MetricValue,
     Prediction,
     Scores,
@@ -36,8 +37,9 @@ from muie_bench.schema import (
 )
 
 from .grounded import grounded_match
-from .grounding import GROUNDING_METRICS, ground_instance
+from .grounding import GROUNDING_METRICS, all_masks, ground_instance
 from .ie import PER_TYPE_METRICS, TASK_METRICS, match, task_items
+from .rle import first_invalid, rle_error
 from .stats import (
     FloatArray,
     metric_columns,
@@ -46,6 +48,7 @@ from .stats import (
     percentile_ci,
     prf,
     resample_indices,
+    resample_weights,
 )
 
 if TYPE_CHECKING:
@@ -65,13 +68,14 @@ def _pred_locations(pred_id: str, ann: Annotation) -> list[str]:
 
 
 def score_instance(
-    instance: Instance, prediction: Prediction | None, tau: float = 0.5
+    instance: Instance, prediction: Prediction | None, tau: float = 0.5, check_rle: bool = True
 ) -> InstanceScore:
     """Counts of every IE metric of the instance's task, grounded F1, grounding values.
 
     ``prediction`` None (missing) or with ``parse_error`` set scores as empty. Raises
     UserError for a predicted mask that is not a valid RLE or whose size differs from the
-    gold masks (an input error, never 0).
+    gold masks (an input error, never 0). ``check_rle=False`` skips the RLE validation for
+    callers that validated every mask already (:func:`score` does, in one batch).
     """
     parse_failed = prediction is not None and prediction.parse_error is not None
     pred = _EMPTY if prediction is None or parse_failed else prediction.output
@@ -80,7 +84,7 @@ def score_instance(
     pred_id = prediction.id if prediction is not None else instance.id
     grounding = ground_instance(
         gold_mentions, pred.mentions(), f"instance {instance.id!r}",
-        _pred_locations(pred_id, pred),
+        _pred_locations(pred_id, pred), check_rle,
     )
     has_text = instance.text is not None
     g_items = task_items(gold, instance.task)
@@ -158,8 +162,9 @@ def aggregate(
         scores = by_set.get(spec.id)
         if not scores:
             continue
-        idx = (
-            resample_indices(len(scores), n_resamples, seed, spec.id) if n_resamples > 0 else None
+        weights = (
+            resample_weights(resample_indices(len(scores), n_resamples, seed, spec.id))
+            if n_resamples > 0 else None
         )
         metrics: dict[str, MetricValue] = {}
         for metric in _ordered_metrics(scores):
@@ -174,7 +179,7 @@ def aggregate(
                 if np.isnan(value):
                     continue
                 mv = MetricValue(value=value, n=int(np.count_nonzero(~np.isnan(cols[:, 0]))))
-            res = metric_resamples(cols, idx) if idx is not None else None
+            res = metric_resamples(cols, weights) if weights is not None else None
             if res is not None:
                 mv.ci_low, mv.ci_high = percentile_ci(res, CI_LEVEL)
             metrics[metric] = mv
@@ -252,9 +257,39 @@ def score(
         if p.id in by_id:
             raise UserError(f"prediction id {p.id!r} appears more than once")
         by_id[p.id] = p
-    inst_scores = [score_instance(inst, by_id.get(inst.id), tau) for inst in benchmark]
+    _check_all_masks(benchmark, by_id)
+    inst_scores = [
+        score_instance(inst, by_id.get(inst.id), tau, check_rle=False) for inst in benchmark
+    ]
     scores = aggregate(benchmark.manifest, inst_scores, benchmark.info(), tau, n_resamples, seed)
     return scores, inst_scores
+
+
+def _check_all_masks(benchmark: Benchmark, preds: dict[str, Prediction]) -> None:
+    """Validate every gold and predicted RLE of a scoring run in one vectorised batch.
+
+    Only when a mask is invalid are the instances walked again to name its field.
+    """
+    owners: list[tuple[str, list[Mention]]] = [
+        (f"instance {inst.id!r}: gold", inst.gold.mentions()) for inst in benchmark
+    ]
+    owners += [(f"prediction {p.id!r}: output", p.output.mentions())
+               for p in preds.values() if p.parse_error is None]
+    masks = [m for _, mentions in owners for m in all_masks(mentions)]
+    if first_invalid(masks) is None:
+        return
+    for where, mentions in owners:
+        for i, m in enumerate(mentions):
+            found = [("image_mask", m.image_mask)] if m.image_mask is not None else []
+            if m.video_track is not None:
+                found += [(f"video_track.frames.{f}", r) for f, r in m.video_track.frames.items()]
+            for field, r in found:
+                err = rle_error(r)
+                if err is not None:
+                    raise UserError(
+                        f"{where}: mention {m.id!r} (mentions[{i}]).{field}.counts: not a valid "
+                        f"COCO RLE ({err})"
+                    )
 
 
 # --------------------------------------------------------------------------- files

@@ -22,7 +22,7 @@ from scipy.optimize import linear_sum_assignment
 from muie_bench.errors import UserError
 from muie_bench.schema import RLE, AudioSpan, Mention, Modality, VideoTrack
 
-from .rle import rle_error, to_coco
+from .rle import first_invalid, to_coco
 
 FloatMatrix = NDArray[np.float64]
 
@@ -69,20 +69,25 @@ def mask_iou_matrix(gold: Sequence[RLE], pred: Sequence[RLE]) -> FloatMatrix:
     return iou
 
 
-def check_masks(masks: Sequence[tuple[str, RLE]], size: tuple[int, int] | None) -> None:
+def check_masks(
+    masks: Sequence[tuple[str, RLE]], size: tuple[int, int] | None, check_rle: bool = True
+) -> None:
     """Raise UserError for an invalid RLE or one whose size differs from ``size``.
 
-    ``masks`` are (location, mask) pairs; the location names the offending field.
+    ``masks`` are (location, mask) pairs; the location names the offending field. All
+    masks are validated in one vectorised pass (:func:`first_invalid`) unless
+    ``check_rle`` is False (the caller validated them already).
     """
-    for where, m in masks:
-        err = rle_error(m)
-        if err is not None:
-            raise UserError(f"{where}.counts: not a valid COCO RLE ({err})")
-        if size is not None and tuple(m.size) != tuple(size):
-            raise UserError(
-                f"{where}.size: mask size {list(m.size)} differs from the gold mask size "
-                f"{list(size)}"
-            )
+    if size is not None:
+        for where, m in masks:
+            if m.size != size:
+                raise UserError(
+                    f"{where}.size: mask size {list(m.size)} differs from the gold mask size "
+                    f"{list(size)}"
+                )
+    bad = first_invalid([m for _, m in masks]) if check_rle else None
+    if bad is not None:
+        raise UserError(f"{masks[bad[0]][0]}.counts: not a valid COCO RLE ({bad[1]})")
 
 
 # --------------------------------------------------------------------------- video tracks
@@ -127,10 +132,12 @@ def track_iou_matrix(gold: Sequence[VideoTrack], pred: Sequence[VideoTrack]) -> 
     return out
 
 
-def check_tracks(tracks: Sequence[tuple[str, VideoTrack]], size: tuple[int, int] | None) -> None:
+def check_tracks(
+    tracks: Sequence[tuple[str, VideoTrack]], size: tuple[int, int] | None, check_rle: bool = True
+) -> None:
     """Raise UserError for an invalid frame mask or one whose size differs from ``size``."""
-    for where, t in tracks:
-        check_masks([(f"{where}.frames.{f}", m) for f, m in t.frames.items()], size)
+    check_masks([(f"{where}.frames.{f}", m) for where, t in tracks for f, m in t.frames.items()],
+                size, check_rle)
 
 
 # --------------------------------------------------------------------------- audio spans
@@ -216,6 +223,17 @@ class ModalityGrounding:
         return 1.0 if self.gold_empty[r] else 0.0
 
 
+def all_masks(mentions: Sequence[Mention]) -> list[RLE]:
+    """Every image mask and video frame mask of ``mentions``, in mention order."""
+    out: list[RLE] = []
+    for m in mentions:
+        if m.image_mask is not None:
+            out.append(m.image_mask)
+        if m.video_track is not None:
+            out.extend(m.video_track.frames.values())
+    return out
+
+
 def _gold_size(masks: list[RLE], where: str) -> tuple[int, int] | None:
     sizes = {tuple(m.size) for m in masks}
     if len(sizes) > 1:
@@ -224,14 +242,19 @@ def _gold_size(masks: list[RLE], where: str) -> tuple[int, int] | None:
 
 
 def ground_instance(
-    gold: Sequence[Mention], pred: Sequence[Mention], where: str, pred_where: Sequence[str]
+    gold: Sequence[Mention],
+    pred: Sequence[Mention],
+    where: str,
+    pred_where: Sequence[str],
+    check_rle: bool = True,
 ) -> dict[Modality, ModalityGrounding]:
     """IoU matrices of every modality in which some gold mention is grounded.
 
     ``where`` names the instance (for gold errors); ``pred_where[i]`` names predicted
     mention i's field (for prediction errors). Modalities without gold regions are absent
     (an instance without gold groundings in a modality is not in that modality's mean), so
-    predicted regions there are neither checked nor scored.
+    predicted regions there are neither checked nor scored. ``check_rle=False`` skips the
+    RLE validation (sizes are always checked) for callers that validated every mask.
     """
     out: dict[Modality, ModalityGrounding] = {}
     gi = [i for i, m in enumerate(gold) if m.image_mask is not None]
@@ -239,14 +262,15 @@ def ground_instance(
         gmasks = [gold[i].image_mask for i in gi]
         gm: list[RLE] = [m for m in gmasks if m is not None]
         size = _gold_size(gm, where)
-        check_masks([(f"{where}: gold mask", m) for m in gm], size)
         pi = [j for j, m in enumerate(pred) if m.image_mask is not None]
         pm: list[RLE] = []
         for j in pi:
             m = pred[j].image_mask
             assert m is not None
             pm.append(m)
-        check_masks([(f"{pred_where[j]}.image_mask", pm[n]) for n, j in enumerate(pi)], size)
+        check_masks([(f"{where}: gold mask", m) for m in gm]
+                    + [(f"{pred_where[j]}.image_mask", pm[n]) for n, j in enumerate(pi)], size,
+                    check_rle)
         iou = mask_iou_matrix(gm, pm)
         empty = [bool(a == 0) for a in mask_utils.area([to_coco(m) for m in gm])]
         out["image"] = ModalityGrounding("image", gi, pi, iou, empty)
@@ -258,14 +282,15 @@ def ground_instance(
             assert t is not None
             gt.append(t)
         size = _gold_size([m for t in gt for m in t.frames.values()], where)
-        check_tracks([(f"{where}: gold track", t) for t in gt], size)
         pv = [j for j, m in enumerate(pred) if m.video_track is not None]
         pt: list[VideoTrack] = []
         for j in pv:
             t = pred[j].video_track
             assert t is not None
             pt.append(t)
-        check_tracks([(f"{pred_where[j]}.video_track", pt[n]) for n, j in enumerate(pv)], size)
+        check_tracks([(f"{where}: gold track", t) for t in gt]
+                     + [(f"{pred_where[j]}.video_track", pt[n]) for n, j in enumerate(pv)], size,
+                     check_rle)
         out["video"] = ModalityGrounding(
             "video", gv, pv, track_iou_matrix(gt, pt), [not t.frames for t in gt]
         )

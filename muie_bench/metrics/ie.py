@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -58,13 +58,25 @@ class Item:
     """One countable tuple: exact-match label, mention boundaries, type for per-type counts.
 
     ``refs`` are the indices (in :meth:`Annotation.mentions` order) of the mentions whose
-    groundings grounded F1 checks for this item.
+    groundings grounded F1 checks for this item. The hashable keys of both comparison
+    modes and whether every / some boundary has a span are precomputed (hot path).
     """
 
     label: tuple[str | None, ...]
     bounds: tuple[Boundary, ...]
     ptype: str | None = None
     refs: tuple[int, ...] = ()
+    span_key: tuple[object, ...] = field(init=False, repr=False, compare=False)
+    text_key: tuple[object, ...] = field(init=False, repr=False, compare=False)
+    all_spans: bool = field(init=False, repr=False, compare=False)
+    any_span: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        spans = tuple(b[0] for b in self.bounds)
+        object.__setattr__(self, "span_key", (self.label, spans))
+        object.__setattr__(self, "text_key", (self.label, tuple(b[1] for b in self.bounds)))
+        object.__setattr__(self, "all_spans", None not in spans)
+        object.__setattr__(self, "any_span", any(sp is not None for sp in spans))
 
 
 def boundary(m: Mention) -> Boundary:
@@ -87,7 +99,38 @@ def items_match(g: Item, p: Item, has_text: bool) -> bool:
 
 
 def _hashable_key(it: Item, use_span: bool) -> tuple[object, ...]:
-    return (it.label, tuple(b[0] if use_span else b[1] for b in it.bounds))
+    return it.span_key if use_span else it.text_key
+
+
+def _uniform_mode(gold: Sequence[Item], pred: Sequence[Item], has_text: bool) -> bool | None:
+    """True if every boundary compares by span, False if every one by text, None if mixed."""
+    if not has_text:
+        return False
+    if all(it.all_spans for it in gold) and all(it.all_spans for it in pred):
+        return True
+    if not any(it.any_span for it in gold) and not any(it.any_span for it in pred):
+        return False
+    return None
+
+
+def _bipartite(
+    gold: Sequence[Item], pred: Sequence[Item], ok: Callable[[Item, Item], bool]
+) -> Counter[str | None]:
+    tp: Counter[str | None] = Counter()
+    if len(gold) == 1 and len(pred) == 1:
+        if ok(gold[0], pred[0]):
+            tp[gold[0].ptype] += 1
+        return tp
+    m = np.array([[1.0 if ok(g, p) else 0.0 for p in pred] for g in gold]).reshape(
+        len(gold), len(pred)
+    )
+    if not m.any():
+        return tp
+    rows, cols = linear_sum_assignment(m, maximize=True)
+    for i, j in zip(rows, cols, strict=True):
+        if m[i, j]:
+            tp[gold[i].ptype] += 1
+    return tp
 
 
 def match(
@@ -99,39 +142,38 @@ def match(
     """Maximum one-to-one matching of predicted to gold items; true positives per ``ptype``.
 
     Two items may match when :func:`items_match` holds and ``extra`` (if given) accepts the
-    pair. When every boundary is compared the same way (all spans, or all texts) matching is
-    a multiset intersection of keys; otherwise (some mentions lack spans, or ``extra`` is
-    given) a maximum bipartite matching. Sum the counter for the total.
+    pair. When every boundary is compared the same way (all spans, or all texts) items
+    match only within groups of equal keys: without ``extra`` this is a multiset
+    intersection of keys, with ``extra`` a maximum bipartite matching inside each group.
+    Otherwise (some mentions lack spans) a maximum bipartite matching over all pairs.
+    Sum the counter for the total.
     """
     tp: Counter[str | None] = Counter()
     if not gold or not pred:
         return tp
+    mode = _uniform_mode(gold, pred, has_text)
+    if mode is None:
+        def ok(g: Item, p: Item) -> bool:
+            return items_match(g, p, has_text) and (extra is None or extra(g, p))
+
+        return _bipartite(gold, pred, ok)
     if extra is None:
-        all_bounds = [b for it in (*gold, *pred) for b in it.bounds]
-        spans = [b[0] is not None for b in all_bounds]
-        mode: bool | None = None
-        if not has_text or not any(spans):
-            mode = False
-        elif all(spans):
-            mode = True
-        if mode is not None:
-            gk = Counter(_hashable_key(g, mode) for g in gold)
-            pk = Counter(_hashable_key(p, mode) for p in pred)
-            ptype_of = {_hashable_key(g, mode): g.ptype for g in gold}
-            for k, n in (gk & pk).items():
-                tp[ptype_of[k]] += n
-            return tp
-    ok = np.zeros((len(gold), len(pred)), dtype=np.float64)
-    for i, g in enumerate(gold):
-        for j, p in enumerate(pred):
-            if items_match(g, p, has_text) and (extra is None or extra(g, p)):
-                ok[i, j] = 1.0
-    if not ok.any():
+        gk = Counter(_hashable_key(g, mode) for g in gold)
+        pk = Counter(_hashable_key(p, mode) for p in pred)
+        ptype_of = {_hashable_key(g, mode): g.ptype for g in gold}
+        for k, n in (gk & pk).items():
+            tp[ptype_of[k]] += n
         return tp
-    rows, cols = linear_sum_assignment(ok, maximize=True)
-    for i, j in zip(rows, cols, strict=True):
-        if ok[i, j]:
-            tp[gold[i].ptype] += 1
+    groups: dict[tuple[object, ...], tuple[list[Item], list[Item]]] = {}
+    for g in gold:
+        groups.setdefault(_hashable_key(g, mode), ([], []))[0].append(g)
+    for p in pred:
+        grp = groups.get(_hashable_key(p, mode))
+        if grp is not None:
+            grp[1].append(p)
+    for gs, ps in groups.values():
+        if ps:
+            tp.update(_bipartite(gs, ps, extra))
     return tp
 
 

@@ -49,6 +49,13 @@ def resample_indices(n: int, n_resamples: int, seed: int, stream: str) -> IntArr
     return rng.integers(0, n, size=(n_resamples, n), dtype=np.int64)
 
 
+def resample_weights(idx: IntArray) -> FloatArray:
+    """``(R, n)`` multiplicity of every instance in every resample (rows of ``idx``)."""
+    r, n = idx.shape
+    flat = (idx + n * np.arange(r, dtype=np.int64)[:, None]).ravel()
+    return np.bincount(flat, minlength=r * n).reshape(r, n).astype(np.float64)
+
+
 def is_grounding_metric(metric: str) -> bool:
     return metric in GROUNDING_METRIC_IDS
 
@@ -79,21 +86,26 @@ def metric_from_columns(cols: FloatArray) -> float:
     return 100.0 * float(v.mean()) if v.size else float("nan")
 
 
-def metric_resamples(cols: FloatArray, idx: IntArray) -> FloatArray:
-    """The metric recomputed on each resample (rows of ``idx``); NaN where undefined."""
+def metric_resamples(cols: FloatArray, weights: FloatArray) -> FloatArray:
+    """The metric recomputed on each resample; NaN where undefined.
+
+    ``weights`` is the ``(R, n)`` multiplicity matrix of :func:`resample_weights`, so a
+    resample's sums are one matrix product.
+    """
     if cols.shape[1] == 3:
-        s = cols[idx].sum(axis=1)  # (R, 3)
+        s = weights @ cols  # (R, 3)
         denom = s[:, 1] + s[:, 2]
-        out = np.zeros(len(idx))
+        out = np.zeros(len(weights))
         nz = denom > 0
         out[nz] = 200.0 * s[nz, 0] / denom[nz]
         return out
-    v = cols[:, 0][idx]  # (R, n)
+    v = cols[:, 0]
     present = ~np.isnan(v)
-    n = present.sum(axis=1)
-    tot = np.where(present, v, 0.0).sum(axis=1)
-    out = np.full(len(idx), np.nan)
-    out[n > 0] = 100.0 * tot[n > 0] / n[n > 0]
+    n = weights @ present.astype(np.float64)
+    tot = weights @ np.where(present, v, 0.0)
+    out = np.full(len(weights), np.nan)
+    ok = n > 0
+    out[ok] = 100.0 * tot[ok] / n[ok]
     return out
 
 
@@ -126,7 +138,7 @@ def bootstrap_ci(
     if not scores or n_resamples <= 0:
         return value, None, None
     idx = resample_indices(len(scores), n_resamples, seed, stream or scores[0].set)
-    lo, hi = percentile_ci(metric_resamples(cols, idx), level)
+    lo, hi = percentile_ci(metric_resamples(cols, resample_weights(idx)), level)
     return value, lo, hi
 
 
@@ -163,8 +175,8 @@ def paired_bootstrap(
     diff = float(vb - va)
     if diff == 0 or n_resamples <= 0:
         return diff, 1.0
-    idx = resample_indices(len(ids), n_resamples, seed, f"paired:{set_id}")
-    d = metric_resamples(cb, idx) - metric_resamples(ca, idx)
+    w = resample_weights(resample_indices(len(ids), n_resamples, seed, f"paired:{set_id}"))
+    d = metric_resamples(cb, w) - metric_resamples(ca, w)
     d = d[np.isfinite(d)]
     extreme = int(np.count_nonzero(np.abs(d - diff) >= abs(diff) - 1e-12))
     return diff, (1 + extreme) / (1 + d.size)
