@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from pycocotools import mask as mask_utils
 
 from muie_bench.benchmark import Benchmark, load_benchmark
 from muie_bench.errors import UserError
@@ -19,7 +21,7 @@ from muie_bench.metrics.evaluate import (
     write_scores,
 )
 from muie_bench.paper_sets import columns_for
-from muie_bench.schema import Prediction, Scores
+from muie_bench.schema import RLE, Prediction, Scores
 from muie_bench.systems.registry import build_system
 
 
@@ -127,3 +129,23 @@ def test_cli_score_writes_files_and_prints_paper_columns(tiny_dir: Path, tmp_pat
         f"'tiny' ({len(bench)} instances selected)"
     r = _cli("score", str(preds), "--benchmark", str(tiny_dir), "--tau", "0")
     assert r.returncode == 2 and "--tau" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_score_names_the_field_of_an_invalid_or_missized_mask(tiny_dir: Path) -> None:
+    bench = load_benchmark(tiny_dir)
+    preds = predictions_of("oracle", bench)
+    target = next(p for p in preds if any(m.image_mask is not None for m in p.output.entities))
+    k, m = next((k, m) for k, m in enumerate(target.output.entities) if m.image_mask is not None)
+    assert m.image_mask is not None
+    good = m.image_mask.counts
+    m.image_mask.counts = "zzzz"  # pycocotools would loop on this; we must not
+    with pytest.raises(UserError, match=rf"prediction '{target.id}': output: mention "
+                       rf"'{m.id}' \(mentions\[{k}\]\)\.image_mask\.counts: not a valid COCO RLE"):
+        score(bench, preds, n_resamples=0)
+    m.image_mask.counts = good
+    h, w = m.image_mask.size
+    other = mask_utils.encode(np.asfortranarray(np.ones((h + 1, w), np.uint8)))
+    m.image_mask = RLE(size=(h + 1, w), counts=other["counts"].decode())
+    with pytest.raises(UserError, match=rf"output\.entities\[{k}\]\.image_mask\.size: mask size "
+                       rf"\[{h + 1}, {w}\] differs from the gold mask size \[{h}, {w}\]"):
+        score(bench, preds, n_resamples=0)
