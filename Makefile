@@ -41,6 +41,10 @@ lint: setup-test
 	$(BIN)/ruff check muie_bench tests
 	$(BIN)/mypy muie_bench/schema.py muie_bench/benchmark.py
 
+# speed of the harness: scoring 3,000 instances with ~3 masks each (targets in README)
+bench: setup-test
+	$(BIN)/python benchmarks/bench_metrics.py
+
 # the full 3,000-instance muie-synth into benchmark_data/muie-synth/ (git-ignored), validated
 data: setup
 	$(BIN)/muie-bench data build --size full --workers 2
