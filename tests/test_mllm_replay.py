@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -20,7 +19,6 @@ from muie_bench.systems.mllm.replay import read_replay
 from muie_bench.systems.registry import build_system
 
 ROOT = Path(__file__).resolve().parent.parent
-HAS_METRICS = importlib.util.find_spec("muie_bench.metrics") is not None
 
 # recorded outputs of the 14 tiny instances, shaped like Reamo's answers
 RAW: dict[str, str | None] = {
@@ -74,8 +72,8 @@ def test_replay_reproduces_outputs_and_scores(tiny_dir: Path, tmp_path: Path) ->
         runs = []
         for _ in range(2):
             opts = RunOptions(system="reamo", overrides=settings, benchmark=tiny_dir,
-                              out=tmp_path / "runs", fresh=True, score=HAS_METRICS,
-                              n_resamples=200, workers=2)
+                              out=tmp_path / "runs", fresh=True, n_resamples=200,
+                              workers=2)
             runs.append(run(opts).run_dir)
     a, b = (_outputs(r) for r in runs)
     assert a == b and len(a) == 14
@@ -87,11 +85,13 @@ def test_replay_reproduces_outputs_and_scores(tiny_dir: Path, tmp_path: Path) ->
     v0 = json.loads(a["v-ee-0"][0])
     assert v0["entities"][0]["video_track"] is not None
     assert json.loads(a["ia-re-1"][0])["relations"][0]["type"] == "above"
-    if HAS_METRICS:
-        assert (runs[0] / "scores.json").read_bytes() == (runs[1] / "scores.json").read_bytes()
-        scores = json.loads((runs[0] / "scores.json").read_text())
-        assert scores["sets"]["i-ee"]["metrics"]["et"]["value"] == pytest.approx(100.0)
-        assert scores["sets"]["ta-ner"]["parse_failures"] == 1
+    assert (runs[0] / "scores.json").read_bytes() == (runs[1] / "scores.json").read_bytes()
+    assert (runs[0] / "instance_scores.jsonl").read_bytes() == \
+        (runs[1] / "instance_scores.jsonl").read_bytes()
+    scores = json.loads((runs[0] / "scores.json").read_text())
+    assert scores["sets"]["i-ee"]["metrics"]["et"]["value"] == pytest.approx(100.0)
+    assert scores["sets"]["ta-ner"]["parse_failures"] == 1
+    assert scores["sets"]["ti-ner"]["metrics"]["i_seg"]["value"] == pytest.approx(25.0)
 
 
 def test_replay_over_the_cli(tiny_dir: Path, tmp_path: Path) -> None:
@@ -99,8 +99,6 @@ def test_replay_over_the_cli(tiny_dir: Path, tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "muie_bench.cli", "run", "--system", "reamo-replay",
            "-o", f"replay_path={replay}", "-o", "grounder=none", "-b", str(tiny_dir),
            "--sets", "ti-ner,a-re", "--out", str(tmp_path / "runs")]
-    if not HAS_METRICS:
-        cmd.append("--no-score")
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
     run_dirs = list((tmp_path / "runs").rglob("run.json"))
@@ -193,8 +191,6 @@ def _render_gold(inst: Any) -> str:
 def test_gold_as_tuples_scores_100_on_mini(mini_dir: Path, tmp_path: Path) -> None:
     """Prompt format, parser and label inventories agree on all 15 sets of the bundled
     benchmark: the gold written as tuples and replayed scores 100 on every IE metric."""
-    if not HAS_METRICS:
-        pytest.skip("muie_bench.metrics is not available")
     bench = load_benchmark(mini_dir)
     replay = _replay_file(tmp_path / "gold.jsonl", {i.id: _render_gold(i) for i in bench})
     res = run(RunOptions(system="reamo", overrides={"replay_path": str(replay),
