@@ -86,6 +86,13 @@ CASES: list[tuple[str, str, str | None, str | None, Any, str | None]] = [
     ("ner-no-output", "ner", T_NER, None, [], "no output"),
     ("ner-image-only", "ner", None, "(person, PER)(dog, MISC)",
      [("person", "PER", None), ("dog", "MISC", None)], None),
+    ("ner-lines-paren", "ner", T_NER, "Entities:\n- Mara Velto (PER)\n- Lumeria (LOC)",
+     [MV, LU], None),
+    ("ner-lines-colon", "ner", T_NER, "1. Mara Velto: person\n2. Quillon Labs: ORG\n3. Lumeria: LOC",
+     [QL, LU], None),
+    ("ner-lines-label-first", "ner", T_NER, "PER: Mara Velto\nLOC: Lumeria\nMISC: none",
+     [MV, LU], None),
+    ("ner-lines-dash", "ner", T_NER, "* **Quillon Labs** - ORG", [QL], None),
     # ---------------------------------------------------------------- NER JSON
     ("ner-json-objects", "ner", T_NER,
      '[{"entity": "Mara Velto", "type": "PER"}, {"entity": "Lumeria", "type": "LOC"}]',

@@ -473,41 +473,73 @@ def _build_ee(nodes: list[Node], spec: SetSpec, b: _Builder, notes: list[str]) -
 _BUILDERS = {"ner": _build_ner, "re": _build_re, "ee": _build_ee}
 
 
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)]|#+)?\s*")
+_LINE_PAREN = re.compile(r"^(.+?)\s*\(([^()]+)\)\s*[.,;]?$")
+_LINE_SEP = re.compile(r"^(.+?)\s*(?::|\s[-–—]\s|=>|->)\s*(.+?)\s*[.;]?$")
+
+
+def ner_lines(body: str, spec: SetSpec) -> list[Node]:
+    """NER answers written one per line without tuples: ``Name (LABEL)``, ``Name: LABEL``,
+    ``Name - LABEL`` or ``LABEL: name, name``, after an optional bullet or number. Only lines
+    whose label is in the set's inventory count."""
+    inv = _inventory(spec.entity_types)
+    nodes: list[Node] = []
+    if not inv:
+        return nodes
+    for line in body.splitlines():
+        line = _BULLET.sub("", line).strip().strip("*").strip()
+        m = _LINE_PAREN.match(line) or _LINE_SEP.match(line)
+        if not m:
+            continue
+        left, right = clean_field(m.group(1)), clean_field(m.group(2))
+        if norm_label(right) in inv:
+            nodes.append([left, right])
+        elif norm_label(left) in inv:
+            nodes.extend([clean_field(x), left] for x in right.split(",")
+                         if x.strip().casefold() not in _EMPTY_ARG)
+    return nodes
+
+
 def parse_output(raw: str | None, task: str, spec: SetSpec, text: str | None) -> ParseResult:
     """Parse a raw model output of an instance with task ``task``, inventory ``spec`` and
-    instance text ``text`` (None for media-only instances)."""
+    instance text ``text`` (None for media-only instances).
+
+    Order: JSON when the answer starts as JSON; else tuples; when the tuples give nothing,
+    JSON found anywhere, then (NER) one-per-line answers; an answer with none of these is
+    empty when it says nothing was found, else a parse failure.
+    """
     if raw is None:
         return ParseResult(Annotation(), error="no output")
     body, invocations = split_meta(raw)
-    notes: list[str] = []
-    fmt = "tuples"
-    nodes, truncated = scan_tuples(body)
     stripped = body.strip()
+    nodes, truncated = scan_tuples(body)
+    obj = find_json(body)
+    json_nodes = json_to_nodes(obj, task) if obj is not None else None
+
+    def build(ns: list[Node], fmt: str, notes: list[str]) -> ParseResult:
+        ann = _BUILDERS[task](ns, spec, _Builder(text), notes)
+        return ParseResult(ann, invocations, None, notes, fmt if ns else "empty")
+
     looks_json = stripped[:1] in ("[", "{") or stripped.startswith("```")
-    if (not nodes and not truncated) or looks_json:
-        obj = find_json(body)
-        if obj is not None:
-            json_nodes = json_to_nodes(obj, task)
-            if json_nodes or not nodes:
-                nodes, fmt, truncated = json_nodes, "json", False
+    if json_nodes is not None and looks_json and (json_nodes or not nodes):
+        return build(json_nodes, "json", [])
+    notes = ["output truncated: the last tuple is incomplete and was dropped"] if truncated else []
+    first = build(nodes, "tuples", notes) if nodes else None
+    if first is not None and not first.annotation.is_empty():
+        return first
+    for alt_nodes, fmt in ((json_nodes, "json"),
+                           (ner_lines(body, spec) if task == "ner" else [], "lines")):
+        if alt_nodes:
+            alt = build(alt_nodes, fmt, [])
+            if not alt.annotation.is_empty():
+                return alt
+    if first is not None:
+        return first
     if truncated:
-        notes.append("output truncated: the last tuple is incomplete and was dropped")
-    if not nodes:
-        if truncated:
-            return ParseResult(Annotation(), invocations, "truncated before the first complete "
-                               "tuple", notes)
-        if fmt == "json" or _NOTHING.match(stripped):
-            return ParseResult(Annotation(), invocations, None, notes, "empty")
-        snippet = re.sub(r"\s+", " ", stripped)[:60]
-        return ParseResult(Annotation(), invocations,
-                           f"no (…) tuples or JSON found in the output: {snippet!r}", notes)
-    ann = _BUILDERS[task](nodes, spec, _Builder(text), notes)
-    if ann.is_empty() and fmt == "tuples":  # "(as requested) here is the JSON: [...]"
-        obj = find_json(body)
-        json_nodes = json_to_nodes(obj, task) if obj is not None else []
-        if json_nodes:
-            json_notes: list[str] = []
-            json_ann = _BUILDERS[task](json_nodes, spec, _Builder(text), json_notes)
-            if not json_ann.is_empty():
-                return ParseResult(json_ann, invocations, None, json_notes, "json")
-    return ParseResult(ann, invocations, None, notes, fmt)
+        return ParseResult(Annotation(), invocations, "truncated before the first complete tuple",
+                           notes)
+    if json_nodes is not None or _NOTHING.match(stripped):
+        return ParseResult(Annotation(), invocations, None, notes, "empty")
+    snippet = re.sub(r"\s+", " ", stripped)[:60]
+    return ParseResult(Annotation(), invocations,
+                       f"no (…) tuples or JSON found in the output: {snippet!r}", notes)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from muie_bench.benchmark import Benchmark
 
 #: bump when parse.py changes what it extracts from the same text
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 
 
 class MllmSettings(SystemSettings):
