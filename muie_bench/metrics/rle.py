@@ -89,9 +89,9 @@ def first_invalid(rles: Sequence[RLE]) -> tuple[int, str] | None:
     taken from :func:`rle_error` on the masks one by one.
     """
     start = 0
-    while start < len(rles):  # chunks of ~256k characters bound the memory
+    while start < len(rles):  # chunks of ~16k characters: arrays stay in the allocator cache
         end, chars = start, 0
-        while end < len(rles) and (end == start or chars < 1 << 18):
+        while end < len(rles) and (end == start or chars < 1 << 14):
             chars += len(rles[end].counts)
             end += 1
         chunk = rles[start:end]
