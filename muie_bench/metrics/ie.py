@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -53,7 +52,6 @@ TASK_METRICS: dict[Task, tuple[str, ...]] = {
 PER_TYPE_METRICS = ("f1", "et", "ea")
 
 
-@dataclass(frozen=True)
 class Item:
     """One countable tuple: exact-match label, mention boundaries, type for per-type counts.
 
@@ -62,21 +60,29 @@ class Item:
     modes and whether every / some boundary has a span are precomputed (hot path).
     """
 
-    label: tuple[str | None, ...]
-    bounds: tuple[Boundary, ...]
-    ptype: str | None = None
-    refs: tuple[int, ...] = ()
-    span_key: tuple[object, ...] = field(init=False, repr=False, compare=False)
-    text_key: tuple[object, ...] = field(init=False, repr=False, compare=False)
-    all_spans: bool = field(init=False, repr=False, compare=False)
-    any_span: bool = field(init=False, repr=False, compare=False)
+    __slots__ = ("all_spans", "any_span", "bounds", "label", "ptype", "refs", "span_key",
+                 "text_key")
 
-    def __post_init__(self) -> None:
-        spans = tuple(b[0] for b in self.bounds)
-        object.__setattr__(self, "span_key", (self.label, spans))
-        object.__setattr__(self, "text_key", (self.label, tuple(b[1] for b in self.bounds)))
-        object.__setattr__(self, "all_spans", None not in spans)
-        object.__setattr__(self, "any_span", any(sp is not None for sp in spans))
+    def __init__(
+        self,
+        label: tuple[str | None, ...],
+        bounds: tuple[Boundary, ...],
+        ptype: str | None = None,
+        refs: tuple[int, ...] = (),
+    ) -> None:
+        self.label = label
+        self.bounds = bounds
+        self.ptype = ptype
+        self.refs = refs
+        spans = tuple([b[0] for b in bounds])
+        self.span_key: tuple[object, ...] = (label, spans)
+        self.text_key: tuple[object, ...] = (label, tuple([b[1] for b in bounds]))
+        nones = spans.count(None)
+        self.all_spans = nones == 0
+        self.any_span = nones < len(spans)
+
+    def __repr__(self) -> str:
+        return f"Item({self.label!r}, {self.bounds!r}, {self.ptype!r}, {self.refs!r})"
 
 
 def boundary(m: Mention) -> Boundary:
@@ -193,28 +199,29 @@ def task_items(ann: Annotation, task: Task) -> dict[str, list[Item]]:
     mentions = ann.mentions()
     index = {m.id: i for i, m in enumerate(mentions)}
     ents = {m.id: m for m in ann.entities}
+    bnd = {m.id: boundary(m) for m in mentions}
     out: dict[str, list[Item]] = {k: [] for k in TASK_METRICS[task]}
     if task == "ner":
         for m in ann.entities:
-            out["f1"].append(Item((m.type,), (boundary(m),), _label_type(m.type), (index[m.id],)))
+            out["f1"].append(Item((m.type,), (bnd[m.id],), _label_type(m.type), (index[m.id],)))
         out["grounded_f1"] = out["f1"]
     elif task == "re":
         for r in ann.relations:
             h, t = ents[r.head], ents[r.tail]
-            bh, bt = boundary(h), boundary(t)
+            bh, bt = bnd[h.id], bnd[t.id]
             refs = (index[h.id], index[t.id])
             out["f1"].append(Item((r.type,), (bh, bt), r.type, refs))
             out["re_typed"].append(Item((r.type, h.type, t.type), (bh, bt), r.type, refs))
         out["grounded_f1"] = out["f1"]
     else:
         for e in ann.events:
-            bt = boundary(e.trigger)
+            bt = bnd[e.trigger.id]
             trig = index[e.trigger.id]
             out["ti"].append(Item((), (bt,), None, (trig,)))
             out["et"].append(Item((e.type,), (bt,), e.type, (trig,)))
             for a in e.arguments:
                 arg = ents[a.mention]
-                ba = boundary(arg)
+                ba = bnd[arg.id]
                 refs = (index[arg.id], trig)
                 out["ai"].append(Item((e.type,), (ba,), None, refs))
                 out["ea"].append(Item((e.type, a.role), (ba,), f"{e.type}:{a.role}", refs))
