@@ -386,7 +386,7 @@ class InstanceScore(_Model):
     per_type: dict[str, dict[str, Counts]] = Field(
         default_factory=dict,
         description="F1-style metric id -> label (entity / relation / event type, "
-        "'event:role') -> counts; what SetScores.per_type is aggregated from",
+        "'event/role') -> counts; what SetScores.per_type is aggregated from",
     )
     grounding: dict[str, float] = Field(
         default_factory=dict,

@@ -167,7 +167,7 @@ def test_event_role_and_type_errors() -> None:
     p["events"][0]["type"] = "Attack"
     s = score_instance(i, pred(**p))
     assert c(s, "ai") == (2, 2, 2) and c(s, "ea") == (0, 2, 2)
-    assert s.per_type["ea"]["Attack:attacker"].gold == 1
+    assert s.per_type["ea"]["Attack/attacker"].gold == 1
 
 
 def test_masks_with_more_predictions_than_gold() -> None:

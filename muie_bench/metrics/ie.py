@@ -17,7 +17,7 @@ metric id               tuple                                                   
 ``ti`` (EE)             (trigger boundary)                                      -
 ``et`` (EE)             (event type, trigger boundary)                          event type
 ``ai`` (EE)             (event type, argument boundary)                         -
-``ea`` (EE)             (event type, role, argument boundary)                   type:role
+``ea`` (EE)             (event type, role, argument boundary)                   type/role
 ``ea_anchored`` (EE)    (event type, trigger boundary, role, argument boundary) -
 ======================  ======================================================  ==========
 
@@ -224,7 +224,7 @@ def task_items(ann: Annotation, task: Task) -> dict[str, list[Item]]:
                 ba = bnd[arg.id]
                 refs = (index[arg.id], trig)
                 out["ai"].append(Item((e.type,), (ba,), None, refs))
-                out["ea"].append(Item((e.type, a.role), (ba,), f"{e.type}:{a.role}", refs))
+                out["ea"].append(Item((e.type, a.role), (ba,), f"{e.type}/{a.role}", refs))
                 out["ea_anchored"].append(Item((e.type, a.role), (bt, ba), None, refs))
         out["grounded_f1"] = out["ea"]
     return out
