@@ -27,7 +27,7 @@ from pycocotools import mask as mask_utils
 from scipy.optimize import linear_sum_assignment
 
 from muie_bench.benchmark import Benchmark
-from muie_bench.metrics.evaluate import score
+from muie_bench.metrics.evaluate import read_predictions, score
 from muie_bench.metrics.grounding import all_masks, ground_instance
 from muie_bench.metrics.rle import first_invalid
 from muie_bench.schema import (
@@ -157,6 +157,12 @@ def main(argv: list[str]) -> int:
         t = time.perf_counter()
         scores, _ = score(bench, preds, n_resamples=1000)
         t_score = time.perf_counter() - t
+        path = Path(tmp) / "predictions.jsonl"
+        path.write_text("".join(p.model_dump_json() + "\n" for p in preds))
+        t = time.perf_counter()
+        assert len(read_predictions(path)) == len(preds)
+        t_read = time.perf_counter() - t
+        size_mb = path.stat().st_size / 1e6
     t = time.perf_counter()
     fast = rle_iseg(instances, preds)
     t_rle = time.perf_counter() - t
@@ -167,6 +173,8 @@ def main(argv: list[str]) -> int:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"score() all metrics + 1000 bootstrap resamples: {t_score:.2f} s "
           f"(macro F1 {scores.macro['f1'].value:.1f}, I-Seg {scores.macro['i_seg'].value:.1f})")
+    print(f"read_predictions():    {t_read:.2f} s ({size_mb:.1f} MB) - not in the "
+          "targets")
     print(f"I-Seg on RLE:          {t_rle:.2f} s")
     print(f"I-Seg naive dense:     {t_dense:.2f} s")
     print(f"ratio dense / RLE I-Seg: {t_dense / t_rle:.1f}x; "
