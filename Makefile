@@ -44,6 +44,7 @@ lint: setup-test
 # speed of the harness: scoring 3,000 instances with ~3 masks each (targets in README)
 bench: setup-test
 	$(BIN)/python benchmarks/bench_metrics.py
+	$(BIN)/python benchmarks/bench_runner.py
 
 # the full 3,000-instance muie-synth into benchmark_data/muie-synth/ (git-ignored), validated
 data: setup
