@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycocotools import mask as mask_utils
 
+from muie_bench.benchmark import Benchmark
 from muie_bench.metrics.evaluate import aggregate, score_instance
 from muie_bench.metrics.grounding import mask_iou_matrix, span_iou, track_iou_matrix
 from muie_bench.schema import (
@@ -22,7 +24,10 @@ from muie_bench.schema import (
     SetSpec,
     VideoTrack,
 )
+from muie_bench.systems.registry import build_system
 
+ORACLE = build_system("oracle")
+EMPTY = build_system("empty")
 H, W = 6, 7
 WORDS = [f"w{i}" for i in range(8)]
 TEXT = " ".join(WORDS)
@@ -152,12 +157,13 @@ def _all_values(inst: Instance, s: InstanceScore) -> dict[str, float]:
 
 @settings(max_examples=120, deadline=None)
 @given(cases())
-def test_oracle_scores_100_and_empty_scores_0(case: tuple[Instance, Annotation]) -> None:
+def test_oracle_system_scores_100_and_empty_system_0(case: tuple[Instance, Annotation]) -> None:
     inst, _ = case
-    oracle = score_instance(inst, Prediction(id="x", output=inst.gold.model_copy(deep=True)))
+    bench = Benchmark(Path("."), _manifest(inst), [inst], "-")
+    oracle = score_instance(inst, ORACLE.predict(inst, bench))
     for metric, value in _all_values(inst, oracle).items():
         assert value == 100.0, metric
-    empty = score_instance(inst, Prediction(id="x"))
+    empty = score_instance(inst, EMPTY.predict(inst, bench))
     for metric, value in _all_values(inst, empty).items():
         assert value == 0.0, metric
     if any(m.grounded_modalities() for m in inst.gold.mentions()):
