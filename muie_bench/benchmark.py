@@ -414,39 +414,13 @@ def _check_mention_media(
     return out
 
 
-def rle_runs(counts: str) -> list[int] | None:
-    """Run lengths of a COCO compressed RLE string, or None if it is malformed.
-
-    Port of pycocotools' ``rleFrString``: 6-bit chunks offset by 48, 5 data bits, a
-    continuation bit (0x20) and sign extension; runs after the second are stored as
-    differences to the run two before.
-    """
-    runs: list[int] = []
-    p, n = 0, len(counts)
-    while p < n:
-        x, k, more = 0, 0, True
-        while more:
-            if p >= n:
-                return None
-            c = ord(counts[p]) - 48
-            if not 0 <= c <= 63:
-                return None
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and c & 0x10:
-                x |= -1 << (5 * k)
-        if len(runs) > 2:
-            x += runs[-2]
-        runs.append(x)
-    return runs
-
-
 def _rle_ok(size: tuple[int, int], counts: str) -> bool:
-    """Well-formed: non-negative runs that add up to height x width."""
-    runs = rle_runs(counts)
-    return runs is not None and all(r >= 0 for r in runs) and sum(runs) == size[0] * size[1]
+    """Well-formed: non-negative runs that add up to height x width (never hands pycocotools
+    a malformed string: it can loop for ever on one)."""
+    from muie_bench.metrics.rle import rle_error
+    from muie_bench.schema import RLE
+
+    return rle_error(RLE(size=size, counts=counts)) is None
 
 
 def summary_rows(bench: Benchmark) -> list[dict[str, Any]]:

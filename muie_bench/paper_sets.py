@@ -59,7 +59,7 @@ PAPER_SET_BY_ID: dict[str, PaperSet] = {s.id: s for s in PAPER_SETS}
 
 def modality_label(modalities: tuple[Modality, ...] | list[Modality]) -> str:
     """'T+I' style label of a modality combination, (T, I, V, A order, as the paper writes)."""
-    order = ("text", "image", "video", "audio")
+    order: tuple[Modality, ...] = ("text", "image", "video", "audio")
     return "+".join(_ABBREV[m] for m in order if m in modalities)
 
 
