@@ -39,7 +39,7 @@ test: setup-test browser
 
 lint: setup-test
 	$(BIN)/ruff check muie_bench tests
-	$(BIN)/mypy muie_bench/schema.py muie_bench/benchmark.py
+	$(BIN)/mypy muie_bench/schema.py muie_bench/benchmark.py muie_bench/metrics
 
 # speed of the harness: scoring 3,000 instances with ~3 masks each (targets in README)
 bench: setup-test
