@@ -43,6 +43,65 @@ class Transcript:
         return {"text": self.text, "words": [[w.text, w.start, w.end] for w in self.words]}
 
 
+def split_camel(text: str) -> str:
+    """'NoorThorncroft' -> 'Noor Thorncroft' (OCR often drops the space between names)."""
+    import re
+
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)
+
+
+def correct_with_lexicon(tr: Transcript, phrases: list[str], min_ratio: float = 0.7
+                         ) -> Transcript:
+    """Replaces ASR word windows that sound like a known ``phrase`` by that phrase.
+
+    A window of n-1..n+1 ASR words (n = the phrase's word count) whose letters, spaces
+    removed, have a ``difflib`` ratio >= ``min_ratio`` with the phrase's is replaced by the
+    phrase's words, spread evenly over the window's time span. Best-scoring windows first;
+    windows never overlap.
+    """
+    import difflib
+    import re
+
+    def compact(s: str) -> str:
+        return re.sub(r"[^a-z0-9]", "", s.lower())
+
+    words = list(tr.words)
+    cands: list[tuple[float, int, int, str]] = []
+    for ph in phrases:
+        n, cp = len(ph.split()), compact(ph)
+        if len(cp) < 4:
+            continue
+        for k in range(max(1, n - 1), n + 2):
+            for i in range(len(words) - k + 1):
+                r = difflib.SequenceMatcher(None, cp, compact("".join(
+                    w.text for w in words[i : i + k]))).ratio()
+                if r >= min_ratio:
+                    cands.append((r, i, i + k, ph))
+    taken: set[int] = set()
+    repl: dict[int, tuple[int, str]] = {}
+    for _r, i, j, ph in sorted(cands, key=lambda c: -c[0]):
+        if taken & set(range(i, j)):
+            continue
+        taken.update(range(i, j))
+        repl[i] = (j, ph)
+    out: list[Word] = []
+    i = 0
+    while i < len(words):
+        if i in repl:
+            j, ph = repl[i]
+            toks = ph.split()
+            t0, t1 = words[i].start, words[j - 1].end
+            step = (t1 - t0) / len(toks)
+            out.extend(Word(t, t0 + k * step, t0 + (k + 1) * step) for k, t in enumerate(toks))
+            i = j
+        else:
+            out.append(words[i])
+            i += 1
+    if not repl:
+        return tr
+    return Transcript(" ".join(w.text for w in out), out)
+
+
 @dataclass
 class WhisperASR:
     """faster-whisper transcription with word timestamps (greedy by default)."""
@@ -81,14 +140,20 @@ class WhisperASR:
                 ) from None
         return self._model
 
-    def transcribe(self, samples: np.ndarray[Any, Any], rate: int) -> Transcript:
-        """Transcript of mono ``samples``; word times in seconds from the start of the audio."""
+    def transcribe(self, samples: np.ndarray[Any, Any], rate: int,
+                   prompt: str | None = None) -> Transcript:
+        """Transcript of mono ``samples``; word times in seconds from the start of the audio.
+
+        ``prompt`` (e.g. names read in the image) is Whisper's initial prompt: it biases the
+        spelling of the words it contains.
+        """
         audio = resample(samples, rate, 16000)
         if audio.size == 0:
             return Transcript("")
         segments, _info = self.load().transcribe(
             audio, language=self.language, beam_size=self.beam_size, word_timestamps=True,
             vad_filter=self.vad_filter, condition_on_previous_text=False,
+            initial_prompt=prompt or None,
         )
         words: list[Word] = []
         texts: list[str] = []

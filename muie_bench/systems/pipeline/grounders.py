@@ -13,6 +13,8 @@ Strategies, in order:
   detections (highest score first);
 - video: the same on tracklets (OCR text tracklets, then detector tracklets), then, when
   ``motion_fallback`` is on, the largest unassigned moving-region tracklet;
+- speech (shared by the pipeline's IE): when the instance also has an image, its OCR lines
+  prompt Whisper and replace the ASR words that sound like them (``asr_ocr_prompt``);
 - audio: the phrase's words in the timed word sequence (forced alignment of the instance
   text without #hashtags / @handles when it has one and ``align_text`` is on; when that fails,
   the text's tokens timed by the ASR words they match (:func:`anchor_to_asr`); without text,
@@ -33,7 +35,12 @@ import numpy as np
 
 from muie_bench.schema import RLE, Instance, VideoTrack
 from muie_bench.systems.pipeline.align import SphinxAligner
-from muie_bench.systems.pipeline.asr import Transcript, WhisperASR
+from muie_bench.systems.pipeline.asr import (
+    Transcript,
+    WhisperASR,
+    correct_with_lexicon,
+    split_camel,
+)
 from muie_bench.systems.pipeline.common import Box, Word, box_to_rle, timed, tokens, union_box
 from muie_bench.systems.pipeline.detect import Detection, HaarDetector
 from muie_bench.systems.pipeline.ocr import OcrLine, RapidOcr
@@ -152,6 +159,10 @@ class BuiltinGrounder:
     use_detector: bool = True
     align_text: bool = True
     realign_asr: bool = True
+    #: speech of an instance with an image: the OCR text is Whisper's initial prompt and ASR
+    #: words that sound like an OCR line are replaced by it (ratio >= ``lexicon_ratio``)
+    asr_ocr_prompt: bool = True
+    lexicon_ratio: float = 0.7
     motion_fallback: bool = True
     min_ratio: float = 0.75
     sign_max_area: float = 0.5
@@ -219,8 +230,13 @@ class BuiltinGrounder:
 
         def make() -> Transcript:
             samples, rate = self.audio_samples(inst, bench)
+            names: list[str] = []
+            if self.asr_ocr_prompt and inst.image is not None and self.use_ocr:
+                names = [split_camel(ln.text) for ln in self.perceive_image(inst, bench).lines]
             with timed(self.trace, "asr"):
-                return self.component("asr").transcribe(samples, rate)  # type: ignore[no-any-return]
+                tr: Transcript = self.component("asr").transcribe(
+                    samples, rate, prompt=", ".join(names) + "." if names else None)
+            return correct_with_lexicon(tr, names, self.lexicon_ratio) if names else tr
 
         return self._cached(inst, "asr", make)  # type: ignore[no-any-return]
 

@@ -2,17 +2,20 @@
 
 Everything is restricted to the set's label inventories (from the manifest):
 
-- **NER**: spaCy's OntoNotes labels mapped through ``ner_map`` (OntoNotes label -> candidate
+- **NER**: spaCy's OntoNotes labels (a name ending in an ``org_words`` head word is an ORG;
+  a name coordinated with a person is a person unless it has such a head word) mapped
+  through ``ner_map`` (OntoNotes label -> candidate
   inventory types, the first one the inventory has wins, case-insensitive); common-noun types
   (``person``, ``sign``, ...) match noun chunks whose head lemma is the type name or one of
   its ``noun_map`` synonyms.
 - **RE**: for each pair of entities in one sentence and each direction, the relations whose
   argument types fit the types its name implies (``per:title`` -> PER, TITLE; ``/per/org/x`` ->
   PER, ORG; ``type_aliases``) score 2 per cue lemma (its name's content words plus
-  ``rel_cues``) between the mentions or on their dependency path, plus 1 when the name fixes
-  the tail type and the two are neighbours; the best positive one is emitted (ties: inventory
-  order). Relations without type constraints need neighbouring mentions and read left to
-  right; same-type pairs read left to right unless the relation is ``symmetric``.
+  ``rel_cues``) between the mentions, on their dependency path or within ``cue_window`` tokens
+  after the later one, plus 3 when the name fixes the tail type and the two are neighbours;
+  the best positive one is emitted (ties: inventory order). Relations without type
+  constraints need neighbouring mentions and read left to right; same-type pairs read left
+  to right unless the relation is ``symmetric``.
 - **EE**: a token whose lemma is in an event type's trigger lexicon (its name's last segment,
   lemmatised, plus ``trigger_lexicon``) triggers that type; its arguments are the entities or
   noun chunks attached to it, their role chosen by ``role_rules`` (dependency slot -> candidate
@@ -58,7 +61,7 @@ DEFAULT_NOUN_MAP: dict[str, list[str]] = {
 DEFAULT_REL_CUES: dict[str, list[str]] = {
     "works_for": ["work", "join", "employ", "hire", "lead", "head", "run"],
     "employee_of": ["work", "join", "employ", "hire", "executive", "chief", "serve"],
-    "employees": ["chief", "executive", "head", "ceo", "president", "director", "chairman"],
+    "employees": ["chief", "executive", "ceo", "president", "chairman"],
     "located_in": ["in", "at", "base", "locate", "live"],
     "lives_in": ["live", "reside"],
     "cities_of_residence": ["live", "reside", "move"],
@@ -111,6 +114,15 @@ DEFAULT_ROLE_RULES: dict[str, list[str]] = {
     "with": ["instrument", "item", "entity"],
     "by": ["agent", "attacker", "instrument", "vehicle"],
 }
+DEFAULT_ORG_WORDS = (
+    "Inc", "Corp", "Corporation", "Company", "Co", "Ltd", "LLC", "Group", "Holdings", "Bank",
+    "Labs", "Laboratories", "Press", "Media", "Rail", "Railways", "Airlines", "Foods", "Energy",
+    "Power", "Games", "Studios", "Textiles", "Robotics", "Analytics", "Systems", "Software",
+    "Technologies", "Health", "Healthcare", "Pharma", "Mutual", "Insurance", "Freight",
+    "Logistics", "Motors", "Industries", "Partners", "Capital", "Ventures", "Foundation",
+    "Institute", "University", "College", "Association", "Council", "Agency", "Network",
+    "Telecom", "Records", "Publishing", "Entertainment", "Airways", "Shipping", "Mining",
+)
 DEFAULT_TYPE_ALIASES: dict[str, list[str]] = {
     "per": ["PER", "PERSON"], "person": ["PER", "PERSON"],
     "org": ["ORG", "ORGANIZATION"], "organization": ["ORG", "ORGANIZATION"],
@@ -146,6 +158,11 @@ class SpacyIE:
     symmetric: list[str] = field(default_factory=lambda: ["per:spouse", "spouse", "/per/per/peer",
                                                             "/per/per/couple"])
     nouns_as_entities: bool = True
+    #: head words that make a name an organisation whatever spaCy's label
+    org_words: list[str] = field(default_factory=lambda: list(DEFAULT_ORG_WORDS))
+    #: lemmas up to this many tokens after the later mention also count as cues ("X and Y
+    #: are married")
+    cue_window: int = 2
     #: parts of speech a trigger may have
     trigger_pos: list[str] = field(default_factory=lambda: ["VERB"])
     _nlp: Any = field(default=None, repr=False)
@@ -192,13 +209,19 @@ class SpacyIE:
         inv = _casemap(spec.entity_types)
         out: list[dict[str, Any]] = []
         taken: set[int] = set()
+        org_words = {w.casefold() for w in self.org_words}
         for e in doc.ents:
-            typ = next((inv[c.casefold()] for c in self.ner_map.get(e.label_, [])
+            label = e.label_
+            if e[-1].text.casefold() in org_words and label in ("PERSON", "GPE", "LOC", "NORP",
+                                                               "PRODUCT", "FAC", "WORK_OF_ART"):
+                label = "ORG"  # "Amberline Rail", "Harrow Textiles": an organisation's head word
+            typ = next((inv[c.casefold()] for c in self.ner_map.get(label, [])
                         if c.casefold() in inv), None)
             if typ is None and inv:
                 continue
             out.append({"i": e.start, "j": e.end, "type": typ, "id": f"e{len(out) + 1}"})
             taken.update(range(e.start, e.end))
+        self._coordinated_types(doc, out, inv, org_words)
         if self.nouns_as_entities and inv:
             syn = {s.casefold(): t for t, ss in self.noun_map.items() for s in ss}
             for chunk in doc.noun_chunks:
@@ -214,6 +237,23 @@ class SpacyIE:
                             "id": f"e{len(out) + 1}"})
                 taken.update(range(chunk.start, chunk.end))
         return sorted(out, key=lambda e: e["i"])
+
+    def _coordinated_types(self, doc: Any, ents: list[dict[str, Any]], inv: dict[str, str],
+                           org_words: set[str]) -> None:
+        """Coordinated names ("X and Y") share the person type when one of them has it and the
+        other has no organisation head word (spaCy's small model often splits such pairs)."""
+        person = next((inv[c.casefold()] for c in self.ner_map.get("PERSON", [])
+                       if c.casefold() in inv), None)
+        if person is None:
+            return
+        root = {id(e): doc[e["i"] : e["j"]].root for e in ents}
+        for a in ents:
+            for b in ents:
+                if a is b or a["type"] != person or b["type"] == person:
+                    continue
+                ra, rb = root[id(a)], root[id(b)]
+                if (rb in ra.conjuncts and doc[b["j"] - 1].text.casefold() not in org_words):
+                    b["type"] = person
 
     @staticmethod
     def _mention(doc: Any, e: dict[str, Any], spans: bool, mid: str | None = None) -> Mention:
@@ -270,6 +310,8 @@ class SpacyIE:
                 ctx = {t.lemma_.lower() for t in doc[a["j"] : b["i"]]}
                 ctx |= {t.lower_ for t in doc[a["j"] : b["i"]]}
                 ctx |= {t.lemma_.lower() for t in _path(doc[a["j"] - 1], doc[b["j"] - 1])}
+                after = doc[b["j"] : min(len(doc), b["j"] + self.cue_window)]
+                ctx |= {t.lemma_.lower() for t in after if not t.is_punct}
                 for h, t in ((a, b), (b, a)):
                     best, score = None, 0
                     for r in spec.relation_types:
@@ -282,7 +324,7 @@ class SpacyIE:
                             continue  # unconstrained relations read left to right
                         if not constrained and not neighbours:
                             continue
-                        n = len(cues & ctx) * 2 + (1 if named and neighbours else 0)
+                        n = len(cues & ctx) * 2 + (3 if named and neighbours else 0)
                         if n > score:
                             best, score = r, n
                     if best is None:
