@@ -77,9 +77,9 @@ def _bars(plt: object, rows: list[Row], labels: list[str], values: list[list[Cel
     ax.set_xticks(x)
     ax.set_xticklabels(labels, fontsize=7)
     ax.set_ylabel("%")
-    ax.set_ylim(0, 105)
+    ax.set_ylim(0, 118)  # room for the legend above 100
     ax.set_title(title, fontsize=8)
-    ax.legend(fontsize=6, ncol=min(n_sys, 4), loc="upper right")
+    ax.legend(fontsize=6, ncol=min(n_sys, 5), loc="upper center")
     fig.tight_layout()
     fig.savefig(path)
     p.close(fig)  # type: ignore[attr-defined]
