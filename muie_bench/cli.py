@@ -192,7 +192,8 @@ def run(
     ] = None,
 ) -> None:
     """Run a system over a benchmark (resumes the matching run), then score it."""
-    from muie_bench.run_summary import failed_exit_code, run_lines, scores_table
+    from muie_bench.metrics.report import scores_table
+    from muie_bench.run_summary import failed_exit_code, run_lines
     from muie_bench.runner import RunOptions
     from muie_bench.runner import run as run_system
     from muie_bench.systems.registry import parse_overrides

@@ -6,9 +6,8 @@ from rich.table import Table
 
 from muie_bench.compare import CompareResult
 from muie_bench.leaderboard import Leaderboard, column_header, overall_header, overall_rows, table_rows
-from muie_bench.paper_sets import COLUMN_TITLES, columns_for, modality_label
+from muie_bench.paper_sets import COLUMN_TITLES
 from muie_bench.runner import RunResult
-from muie_bench.schema import Scores
 
 #: exit status of ``muie-bench run`` when instances failed: FAILED_EXIT_BASE + min(n, 95)
 FAILED_EXIT_BASE = 160
@@ -21,25 +20,6 @@ def failed_exit_code(failed: int) -> int:
     160+ stays clear of 1/2 (user errors) and of 128+signal (up to 159).
     """
     return 0 if failed <= 0 else FAILED_EXIT_BASE + min(failed, FAILED_EXIT_CAP)
-
-
-def scores_table(scores: Scores, title: str = "scores") -> Table:
-    """Per set the paper's columns, value and 95 % CI, with instance/failure counts."""
-    t = Table(title=title)
-    for col in ("set", "mod", "instances", "failed", "metrics (95 % CI)"):
-        t.add_column(col, justify="right" if col in ("instances", "failed") else "left")
-    for sid, ss in scores.sets.items():
-        parts = []
-        for m in columns_for(sid, ss.task, ss.modalities):
-            mv = ss.metrics.get(m)
-            if mv is None:
-                continue
-            ci = f" ({mv.ci_low:.1f}–{mv.ci_high:.1f})" if mv.ci_low is not None and \
-                mv.ci_high is not None else ""
-            parts.append(f"{COLUMN_TITLES.get(m, m)} {mv.value:.1f}{ci}")
-        t.add_row(sid, modality_label(ss.modalities), str(ss.instances), str(ss.failed),
-                  "  ".join(parts))
-    return t
 
 
 def run_lines(res: RunResult) -> list[str]:
@@ -60,6 +40,8 @@ def run_lines(res: RunResult) -> list[str]:
     stages = {k[6:]: v for k, v in rec.timings.items() if k.startswith("stage.")}
     if stages:
         lines.append("stage seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
+    if rec.trace_totals:
+        lines.append("trace totals: " + ", ".join(f"{k} {v:g}" for k, v in rec.trace_totals.items()))
     for e in rec.errors[:5]:
         lines.append(f"  failed {e.get('id')}: {e.get('error')}")
     if len(rec.errors) > 5 or c.get("failed", 0) > 5:
