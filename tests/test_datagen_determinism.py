@@ -47,3 +47,17 @@ def test_mini_is_prefix_of_larger_build(mini_dir: Path, tmp_path: Path) -> None:
     other = tmp_path / "seed1"
     build("mini", seed=1, out=other, workers=1, sets=["i-ner"], per_set=1, progress=False)
     assert _lines(other)["i-ner-0000"] != theirs["i-ner-0000"]
+
+
+def test_every_voice_is_clock_independent() -> None:
+    """eSpeak NG seeds some voice variants' noise from the clock (whole seconds): each voice
+    used gives the same samples in two fresh processes more than a second apart."""
+    import time
+
+    from muie_bench.datagen.speech import VOICES, speak
+
+    text = "Ilsa Varga met Bram Strand in Westmere."
+    first = {v: speak(text, v).samples.tobytes() for v in VOICES}
+    time.sleep(1.1)
+    for v in VOICES:
+        assert speak(text, v).samples.tobytes() == first[v], v

@@ -120,16 +120,15 @@ def build_v_ee(ctx: Ctx) -> dict[str, Any]:
     return {"video": clip.video, "gold": {"entities": ents, "events": events}, "meta": meta(ctx)}
 
 
-def _narrate(ctx: Ctx, clip: Clip, names: bool) -> tuple[TextBuilder, dict[str, str]]:
+def _narrate(ctx: Ctx, clip: Clip, names: bool) -> TextBuilder:
     """A sentence per event: main event first, then the bystander's ("Meanwhile ...").
-    People get fictional names when ``names``, else "a person"; returns the text builder
-    (slots: actor keys and trigger keys ``t<i>``) and the surface form of every slot."""
+    People get fictional names when ``names``, else "a person"; the text builder's slots are
+    the actor keys and the trigger keys ``t<i>``."""
     tb = TextBuilder()
-    surface: dict[str, str] = {}
     used: set[str] = set()
     order = sorted(range(len(clip.events)), key=lambda i: clip.events[i][1][0][1] == "x")
 
-    def np_(key: str, first: bool) -> None:
+    def noun_phrase(key: str, first: bool) -> None:
         kind = clip.kinds[key]
         if kind == "person" and names:
             name = lx.person(ctx.rng, used)
@@ -140,21 +139,20 @@ def _narrate(ctx: Ctx, clip: Clip, names: bool) -> tuple[TextBuilder, dict[str, 
             det = "another " if key in ("a1", "x") and second_person else "a "
             tb.lit("A " if first and det == "a " else det.capitalize() if first else det)
             tb.slot(key, kind)
-        surface[key] = tb.text[slice(*tb.spans[key])]
 
     for n, i in enumerate(order):
         verb, args = clip.events[i]
         if n > 0:
             tb.lit(" Meanwhile, ")
-        np_(args[0][1], first=(n == 0))
+        noun_phrase(args[0][1], first=(n == 0))
         tb.lit(" ").slot(f"t{i}", VERB_FORMS[verb])
         if len(args) > 1:
             tb.lit(" ")
-            np_(args[1][1], first=False)
+            noun_phrase(args[1][1], first=False)
         if verb in ("walk", "carry", "chase"):
             tb.lit(f" across the {clip.place}")
         tb.lit(".")
-    return tb, surface
+    return tb
 
 
 def _annotate(clip: Clip, tb: TextBuilder, with_text: bool, sp: S.Speech | None) -> dict[str, Any]:
@@ -173,14 +171,14 @@ def _annotate(clip: Clip, tb: TextBuilder, with_text: bool, sp: S.Speech | None)
 
 def build_tv_ee(ctx: Ctx) -> dict[str, Any]:
     clip = make_clip(ctx)
-    tb, _ = _narrate(ctx, clip, names=True)
+    tb = _narrate(ctx, clip, names=True)
     return {"text": tb.text, "video": clip.video, "gold": _annotate(clip, tb, True, None),
             "meta": meta(ctx)}
 
 
 def build_va_ee(ctx: Ctx) -> dict[str, Any]:
     clip = make_clip(ctx)
-    tb, _ = _narrate(ctx, clip, names=False)
+    tb = _narrate(ctx, clip, names=False)
     audio, sp = speak(ctx, tb.text)
     return {"video": clip.video, "audio": audio, "gold": _annotate(clip, tb, False, sp),
             "meta": meta(ctx, voice=sp.voice, narration=tb.text)}
