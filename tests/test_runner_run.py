@@ -185,3 +185,21 @@ def test_a_run_in_use_is_refused(tmp_path: Path, tiny_dir: Path) -> None:
         run(_opts(tmp_path, tiny_dir, sets=["ti-ner"], retry_failed=True))
     # released: the same command works again
     assert run(_opts(tmp_path, tiny_dir, sets=["ti-ner"], retry_failed=True)).resumed
+
+
+def test_prediction_writer_fsyncs_in_the_background_and_on_close(tmp_path: Path) -> None:
+    import time
+
+    from muie_bench.run_dir import PredictionWriter
+
+    w = PredictionWriter(tmp_path / "p.jsonl", fsync_interval=0.05)
+    w.write_line('{"id": "a"}')
+    assert (tmp_path / "p.jsonl").read_text() == '{"id": "a"}\n'  # visible before any fsync
+    deadline = time.monotonic() + 20
+    while w.fsyncs == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert w.fsyncs == 1  # the background thread synced the dirty file once
+    w.write_line('{"id": "b"}\n')
+    w.close()
+    assert w.fsyncs >= 2  # close syncs what is still dirty
+    assert (tmp_path / "p.jsonl").read_text().splitlines() == ['{"id": "a"}', '{"id": "b"}']
