@@ -56,7 +56,7 @@ def compare_table(res: CompareResult) -> Table:
         t.add_column(col, justify="left" if col in ("set", "mod", "metric") else "right")
     for r in res.rows:
         star = " *" if r.p_value < 0.05 else ""
-        t.add_row(r.set, r.modalities, COLUMN_TITLES.get(r.metric, r.metric),
+        t.add_row(r.set, r.modalities, {**COLUMN_TITLES, "grounded_f1": "Gr-F1"}.get(r.metric, r.metric),
                   "–" if r.a is None else f"{r.a:.1f}", "–" if r.b is None else f"{r.b:.1f}",
                   f"{r.diff:+.1f}", f"{r.p_value:.3f}{star}", str(r.paired))
     return t
