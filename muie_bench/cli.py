@@ -413,7 +413,10 @@ def score(
 def main() -> None:
     """Console-script entry: user errors become one line on stderr and a non-zero exit."""
     try:
-        app(standalone_mode=False)
+        # without standalone mode click returns typer.Exit(code)'s code instead of exiting
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except ValidationProblems as e:
         for p in e.problems:
             err_console.print(p, markup=False)

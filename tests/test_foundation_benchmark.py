@@ -169,3 +169,19 @@ def test_readme_example_instance_is_valid() -> None:
     inst = Instance.model_validate_json(block)
     assert inst.gold.relations[0].type == "works_for" and inst.text is not None
     assert [inst.text[slice(*m.span)] for m in inst.gold.entities if m.span] == ["Mara Velto", "Quillon Labs"]
+
+
+def test_main_keeps_typer_exit_codes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command ending with typer.Exit(code) exits with that code through main()."""
+    import typer
+
+    from muie_bench import cli
+
+    @cli.app.command("zz-exit-code-test", hidden=True)
+    def _exit3() -> None:
+        raise typer.Exit(3)
+
+    monkeypatch.setattr(sys, "argv", ["muie-bench", "zz-exit-code-test"])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 3
