@@ -62,7 +62,8 @@ def resample(samples: np.ndarray[Any, Any], rate: int, target: int = 16000) -> n
     from scipy.signal import resample_poly
 
     g = gcd(rate, target)
-    return resample_poly(samples, target // g, rate // g).astype(np.float32)
+    out: np.ndarray[Any, Any] = resample_poly(samples, target // g, rate // g)
+    return out.astype(np.float32)
 
 
 def clip_box(box: Box, h: int, w: int) -> Box:

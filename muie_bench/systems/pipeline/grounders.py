@@ -184,8 +184,8 @@ class BuiltinGrounder:
     def component(self, name: str) -> Any:
         """The shared component ``ocr`` / ``detect`` / ``asr`` / ``align`` / ``video``."""
         if name not in self._components:
-            make = {"ocr": RapidOcr, "detect": HaarDetector, "asr": WhisperASR,
-                    "align": SphinxAligner, "video": VideoAnalyzer}[name]
+            make: Any = {"ocr": RapidOcr, "detect": HaarDetector, "asr": WhisperASR,
+                         "align": SphinxAligner, "video": VideoAnalyzer}[name]
             self._components[name] = make.from_settings(getattr(self, name))
         return self._components[name]
 

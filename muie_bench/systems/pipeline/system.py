@@ -33,17 +33,26 @@ if TYPE_CHECKING:
     from muie_bench.benchmark import Benchmark
 
 Source = Literal["text", "audio", "image", "video"]
+Media = Literal["image", "audio", "video"]
+
+
+def _all_sources() -> list[Source]:
+    return ["text", "audio", "image", "video"]
+
+
+def _all_media() -> list[Media]:
+    return ["image", "audio", "video"]
 
 
 class PipelineSettings(SystemSettings):
     """Settings of the pipeline kind; nested dicts configure each component."""
 
     perceive: list[Source] = Field(
-        default_factory=lambda: ["text", "audio", "image", "video"],
+        default_factory=_all_sources,
         description="where the IE text may come from, in this order of preference",
     )
-    ground: list[Literal["image", "audio", "video"]] = Field(
-        default_factory=lambda: ["image", "audio", "video"],
+    ground: list[Media] = Field(
+        default_factory=_all_media,
         description="modalities in which mentions are grounded",
     )
     detector_entities: bool = True

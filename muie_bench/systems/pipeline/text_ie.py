@@ -350,9 +350,10 @@ class SpacyIE:
         by_token = {i: e for e in ents for i in range(e["i"], e["j"])}
         events: list[Event] = []
         for tok in doc:
-            etype = lex.get(tok.lemma_.lower()) if tok.pos_ in self.trigger_pos else None
-            if etype is None:
+            found = lex.get(tok.lemma_.lower()) if tok.pos_ in self.trigger_pos else None
+            if found is None:
                 continue
+            etype = found
             trig = Mention(id=f"t{len(events) + 1}", text=tok.text,
                            span=(tok.idx, tok.idx + len(tok.text)) if spans else None)
             roles = _casemap(spec.event_types[etype])
