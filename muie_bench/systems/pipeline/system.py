@@ -5,7 +5,8 @@ speech, else the OCR text of its image or video (first one allowed by ``perceive
 (2) :class:`SpacyIE` labels it under the set's inventories; (3) for sets whose inventory has
 a type the detector maps to (``detector_entities``), each unmatched detection adds an entity
 named by its type; (4) every entity is grounded in each media modality of the instance in
-``ground`` (triggers in audio only) by :class:`BuiltinGrounder`; (5) RE sets with an image get
+``ground`` by :class:`BuiltinGrounder` (triggers: spoken in audio; in image / video the union
+of their arguments' regions, ``trigger_regions``); (5) RE sets with an image get
 box-geometry relations (``spatial_relations``) for entity pairs the text left unrelated.
 
 ``trace`` holds ``source`` (where the IE text came from), ``ie_text``, the perception outputs
@@ -57,6 +58,11 @@ class PipelineSettings(SystemSettings):
     )
     detector_entities: bool = True
     spatial_relations: bool = True
+    trigger_regions: bool = Field(
+        default=True,
+        description="an event trigger's image mask / video track is the union of its "
+        "arguments' (the depicted event)",
+    )
     text_ie: dict[str, Any] = Field(default_factory=dict, description="SpacyIE settings")
     grounder: dict[str, Any] = Field(
         default_factory=dict,
@@ -79,6 +85,32 @@ def _nest(settings: dict[str, Any]) -> dict[str, Any]:
         else:
             cur[parts[-1]] = _nest(value) if isinstance(value, dict) else value
     return out
+
+
+def _union_rle(masks: list[RLE | None]) -> RLE | None:
+    """Pixel union of the given masks (all one size), None when there are none."""
+    from pycocotools import mask as mask_utils
+
+    got = [m for m in masks if m is not None]
+    if not got:
+        return None
+    if len(got) == 1:
+        return got[0].model_copy()
+    merged = mask_utils.merge([{"size": list(m.size), "counts": m.counts.encode()} for m in got],
+                              intersect=0)
+    counts = merged["counts"]
+    return RLE(size=(int(merged["size"][0]), int(merged["size"][1])),
+               counts=counts.decode() if isinstance(counts, bytes) else counts)
+
+
+def _union_track(tracks: list[VideoTrack | None]) -> VideoTrack | None:
+    """Per-frame union of the given tracks (one fps), None when there are none."""
+    got = [t for t in tracks if t is not None]
+    if not got:
+        return None
+    frames = sorted({f for t in got for f in t.frames})
+    out = {f: _union_rle([t.frames.get(f) for t in got]) for f in frames}
+    return VideoTrack(fps=got[0].fps, frames={f: m for f, m in out.items() if m is not None})
 
 
 def _version(dist: str) -> str:
@@ -150,6 +182,10 @@ class PipelineSystem(System):
             for ev in ann.events:
                 if "audio" in media:
                     self._ground(ev.trigger, "audio", instance, benchmark)
+                if s.trigger_regions:
+                    args = [ann.entity(a.mention) for a in ev.arguments]
+                    ev.trigger.image_mask = _union_rle([a.image_mask for a in args])
+                    ev.trigger.video_track = _union_track([a.video_track for a in args])
         if s.spatial_relations and spec.task == "re" and "image" in media:
             self._spatial(ann.entities, ann.relations, spec.relation_types)
         self._perception_trace(instance, trace)

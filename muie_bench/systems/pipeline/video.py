@@ -6,7 +6,8 @@ segmenter (difference to the median of the sampled frames: the moving cut-outs o
 scene) produce boxes. Boxes are linked greedily into tracklets: same label (and same
 normalised text for OCR) and IoU >= ``link_iou`` with the tracklet's last box, allowing
 ``max_gap`` missed samples. A tracklet becomes a per-frame track: boxes are linearly
-interpolated between observations and held for half a sampling step beyond the ends.
+interpolated between observations and held for half a sampling step beyond the ends; a
+moving tracklet's box is cut to that frame's foreground pixels (the object's shape).
 """
 
 from __future__ import annotations
@@ -17,8 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from muie_bench.schema import VideoTrack
-from muie_bench.systems.pipeline.common import Box, box_iou, box_to_rle, norm
+from muie_bench.schema import RLE, VideoTrack
+from muie_bench.systems.pipeline.common import (
+    Box,
+    box_iou,
+    box_to_rle,
+    clip_box,
+    mask_to_rle,
+    norm,
+)
 from muie_bench.systems.pipeline.detect import HaarDetector
 from muie_bench.systems.pipeline.ocr import RapidOcr
 
@@ -60,12 +68,26 @@ class VideoPerception:
     width: int
     step: int
     tracklets: list[Tracklet]
+    #: per-frame foreground (differs from the median background), when motion is on
+    foreground: list[np.ndarray[Any, Any]] | None = None
+    min_fill: float = 0.3
 
     def track(self, t: Tracklet) -> VideoTrack:
+        """Per-frame masks: the box, cut to the frame's foreground for moving tracklets when
+        the foreground fills at least ``min_fill`` of the box (the object's shape)."""
         boxes = t.per_frame(self.n_frames, hold=self.step // 2)
-        return VideoTrack(fps=self.fps, frames={
-            f: box_to_rle(b, self.height, self.width) for f, b in sorted(boxes.items())
-        })
+        frames: dict[int, RLE] = {}
+        for f, b in sorted(boxes.items()):
+            if t.label == "moving" and self.foreground is not None:
+                x0, y0, x1, y1 = (round(v) for v in clip_box(b, self.height, self.width))
+                fg = np.zeros((self.height, self.width), np.uint8)
+                fg[y0:y1, x0:x1] = self.foreground[f][y0:y1, x0:x1]
+                area = max(1, (x1 - x0) * (y1 - y0))
+                if fg.sum() >= self.min_fill * area:
+                    frames[f] = mask_to_rle(fg)
+                    continue
+            frames[f] = box_to_rle(b, self.height, self.width)
+        return VideoTrack(fps=self.fps, frames=frames)
 
     def ocr_text(self) -> list[str]:
         return [t.text for t in self.tracklets if t.label == "text"]
@@ -99,7 +121,8 @@ class VideoAnalyzer:
         step = max(1, round(fps / self.sample_fps))
         idx = list(range(0, n, step))
         per_sample: list[list[tuple[str, str, Box, float]]] = []
-        motion = self._motion(frames, idx) if self.use_motion and len(idx) >= 3 else {}
+        fg = self._foreground(frames, idx) if self.use_motion and len(idx) >= 3 else None
+        motion = self._motion(fg, idx) if fg is not None else {}
         for k, f in enumerate(idx):
             found: list[tuple[str, str, Box, float]] = []
             if detector is not None:
@@ -109,23 +132,31 @@ class VideoAnalyzer:
             found += [("moving", "", b, s) for b, s in motion.get(f, [])]
             per_sample.append(found)
         tracks = self._link(idx, per_sample)
-        return VideoPerception(fps, n, h, w, step, tracks)
+        return VideoPerception(fps, n, h, w, step, tracks, fg)
 
-    def _motion(self, frames: list[np.ndarray[Any, Any]], idx: list[int]
-                ) -> dict[int, list[tuple[Box, float]]]:
-        """Boxes of connected regions that differ from the median background."""
+    def _foreground(self, frames: list[np.ndarray[Any, Any]], idx: list[int]
+                    ) -> list[np.ndarray[Any, Any]]:
+        """Per frame: pixels differing from the median of the sampled frames, opened/closed."""
         import cv2
 
-        stack = np.stack([frames[i] for i in idx]).astype(np.int16)
-        bg = np.median(stack, axis=0)
-        h, w = stack.shape[1:3]
-        out: dict[int, list[tuple[Box, float]]] = {}
+        bg = np.median(np.stack([frames[i] for i in idx]).astype(np.int16), axis=0)
         kernel = np.ones((5, 5), np.uint8)
-        for i, fr in zip(idx, stack, strict=True):
-            diff = np.abs(fr - bg).max(axis=2) > self.motion_threshold
+        out = []
+        for fr in frames:
+            diff = np.abs(fr.astype(np.int16) - bg).max(axis=2) > self.motion_threshold
             m = cv2.morphologyEx(diff.astype(np.uint8), cv2.MORPH_OPEN, kernel)
-            m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, kernel)
-            n, _lab, stats, _c = cv2.connectedComponentsWithStats(m, connectivity=8)
+            out.append(cv2.morphologyEx(m, cv2.MORPH_CLOSE, kernel))
+        return out
+
+    def _motion(self, fg: list[np.ndarray[Any, Any]], idx: list[int]
+                ) -> dict[int, list[tuple[Box, float]]]:
+        """Boxes of the connected foreground regions of the sampled frames."""
+        import cv2
+
+        h, w = fg[0].shape
+        out: dict[int, list[tuple[Box, float]]] = {}
+        for i in idx:
+            n, _lab, stats, _c = cv2.connectedComponentsWithStats(fg[i], connectivity=8)
             boxes = []
             for j in range(1, n):
                 x, y, bw, bh, area = (int(v) for v in stats[j])
