@@ -134,3 +134,41 @@ def test_builtin_grounder_api(bench: Benchmark, no_network: None) -> None:
     inst = _first(bench, "tv-ee")
     t = g.ground("video", "person", "person", inst, bench)
     assert isinstance(t, VideoTrack) and t.frames
+
+
+def test_trigger_region_is_the_union_of_its_arguments(system: Any, bench: Benchmark) -> None:
+    from pycocotools import mask as mask_utils
+
+    inst = _first(bench, "ti-ee")
+    pred = system.predict(inst, bench)
+    ev = next(e for e in pred.output.events if e.arguments)
+    masks = [pred.output.entity(a.mention).image_mask for a in ev.arguments]
+    assert ev.trigger.image_mask is not None and all(m is not None for m in masks)
+    area = mask_utils.area({"size": list(ev.trigger.image_mask.size),
+                            "counts": ev.trigger.image_mask.counts})
+    parts = [mask_utils.area({"size": list(m.size), "counts": m.counts}) for m in masks if m]
+    assert max(parts) <= area <= sum(parts)
+
+
+def test_ocr_names_correct_the_transcript() -> None:
+    from muie_bench.systems.pipeline.asr import Transcript, correct_with_lexicon, split_camel
+    from muie_bench.systems.pipeline.common import Word
+
+    heard = ["North", "Orangcroft", "celebrated", "the", "anniversary"]
+    tr = Transcript(" ".join(heard), [Word(w, i * 0.5, i * 0.5 + 0.4) for i, w in enumerate(heard)])
+    out = correct_with_lexicon(tr, [split_camel("NoorThorncroft")], 0.7)
+    assert out.text == "Noor Thorncroft celebrated the anniversary"
+    assert out.words[0].start == 0.0 and out.words[1].end == 0.9
+    assert correct_with_lexicon(tr, ["Lake Sorrow"], 0.7) is tr  # nothing sounds like it
+
+
+def test_text_times_from_asr_when_alignment_fails() -> None:
+    from muie_bench.systems.pipeline.common import Word
+    from muie_bench.systems.pipeline.grounders import anchor_to_asr
+
+    asr = [Word("volunteers", 0.0, 0.6), Word("from", 0.6, 0.8), Word("coravid", 0.8, 1.2),
+           Word("robotics", 1.2, 1.8), Word("cleaned", 1.8, 2.2)]
+    words = anchor_to_asr("Volunteers from Corvid Robotics cleaned.", asr)
+    assert [w.text for w in words] == ["volunteers", "from", "corvid", "robotics", "cleaned"]
+    assert words[2].start == 0.8 and words[2].end == 1.2  # between its matched neighbours
+    assert anchor_to_asr("nothing alike", asr) == []
