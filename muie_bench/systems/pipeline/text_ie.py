@@ -3,7 +3,8 @@
 Everything is restricted to the set's label inventories (from the manifest):
 
 - **NER**: spaCy's OntoNotes labels (a name ending in an ``org_words`` head word is an ORG;
-  a name coordinated with a person is a person unless it has such a head word) mapped
+  a name coordinated with a person is a person unless it has such a head word; a #hashtag
+  is a ``hashtag_types`` entity) mapped
   through ``ner_map`` (OntoNotes label -> candidate
   inventory types, the first one the inventory has wins, case-insensitive); common-noun types
   (``person``, ``sign``, ...) match noun chunks whose head lemma is the type name or one of
@@ -160,6 +161,8 @@ class SpacyIE:
     nouns_as_entities: bool = True
     #: head words that make a name an organisation whatever spaCy's label
     org_words: list[str] = field(default_factory=lambda: list(DEFAULT_ORG_WORDS))
+    #: entity type of #hashtags (the first one the inventory has); [] turns the rule off
+    hashtag_types: list[str] = field(default_factory=lambda: ["MISC"])
     #: lemmas up to this many tokens after the later mention also count as cues ("X and Y
     #: are married")
     cue_window: int = 2
@@ -222,6 +225,7 @@ class SpacyIE:
             out.append({"i": e.start, "j": e.end, "type": typ, "id": f"e{len(out) + 1}"})
             taken.update(range(e.start, e.end))
         self._coordinated_types(doc, out, inv, org_words)
+        self._hashtags(doc, out, inv, taken)
         if self.nouns_as_entities and inv:
             syn = {s.casefold(): t for t, ss in self.noun_map.items() for s in ss}
             for chunk in doc.noun_chunks:
@@ -237,6 +241,25 @@ class SpacyIE:
                             "id": f"e{len(out) + 1}"})
                 taken.update(range(chunk.start, chunk.end))
         return sorted(out, key=lambda e: e["i"])
+
+    def _hashtags(self, doc: Any, ents: list[dict[str, Any]], inv: dict[str, str],
+                  taken: set[int]) -> None:
+        """A '#' token and the word after it form a hashtag entity of the first of
+        ``hashtag_types`` in the inventory; an entity spaCy found there takes that type."""
+        typ = next((inv[t.casefold()] for t in self.hashtag_types if t.casefold() in inv), None)
+        if typ is None:
+            return
+        for tok in doc[:-1]:
+            if tok.text != "#" or tok.whitespace_:
+                continue
+            nxt = doc[tok.i + 1]
+            hit = next((e for e in ents if e["i"] == nxt.i), None)
+            if hit is not None:
+                hit.update(i=tok.i, type=typ)
+            elif nxt.i not in taken:
+                ents.append({"i": tok.i, "j": nxt.i + 1, "type": typ,
+                             "id": f"e{len(ents) + 1}"})
+            taken.update((tok.i, nxt.i))
 
     def _coordinated_types(self, doc: Any, ents: list[dict[str, Any]], inv: dict[str, str],
                            org_words: set[str]) -> None:
