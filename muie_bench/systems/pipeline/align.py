@@ -79,9 +79,11 @@ class SphinxAligner:
         if self._decoder is None:
             from pocketsphinx import Decoder
 
-            # bestpath=False: the lattice best-path pass truncates forced alignments in 5.1.1
+            # bestpath=False: the lattice best-path pass truncates forced alignments in 5.1.1;
+            # cmn="batch": normalise each utterance on its own (live CMN carries state from the
+            # previous utterance, so results would depend on the order instances are seen)
             self._decoder = Decoder(
-                samprate=16000, lm=None, bestpath=False, loglevel=self.loglevel,
+                samprate=16000, lm=None, bestpath=False, loglevel=self.loglevel, cmn="batch",
                 beam=self.beam, wbeam=self.wbeam, pbeam=self.pbeam,
             )
         return self._decoder
