@@ -29,7 +29,6 @@ response::
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import mimetypes
 import re
@@ -38,6 +37,7 @@ import time
 import urllib.error
 import urllib.request
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import ValidationError
@@ -67,11 +67,9 @@ class GrounderError(Exception):
 @lru_cache(maxsize=256)
 def file_sha256(path: str) -> str:
     """sha256 hex of a file (cached per path for the process)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from muie_bench.benchmark import sha256_file
+
+    return sha256_file(Path(path))
 
 
 class HttpGrounder:
