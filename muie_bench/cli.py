@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -233,10 +233,13 @@ def run_all(
     from muie_bench.main_job import main_job
     from muie_bench.run_summary import leaderboard_tables, run_lines
 
+    def print_run(r: Any) -> None:
+        for line in run_lines(r):
+            console.print(line, markup=False, highlight=False)
+
     res = main_job(
         systems, benchmark, out, leaderboard_out, workers=workers,
-        progress=err_console.is_terminal, argv=["muie-bench", *sys.argv[1:]],
-        on_run=lambda r: [console.print(x, markup=False, highlight=False) for x in run_lines(r)],
+        progress=err_console.is_terminal, argv=["muie-bench", *sys.argv[1:]], on_run=print_run,
     )
     for table in leaderboard_tables(res.leaderboard["leaderboard"]):
         console.print(table)
