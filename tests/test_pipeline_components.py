@@ -155,6 +155,15 @@ def test_asr_transcribes_known_utterances(models: dict[str, Any], bench: Benchma
     assert hit / total >= 0.5, (hit, total)
 
 
+def test_asr_is_reproducible(models: dict[str, Any], bench: Benchmark) -> None:
+    """The same audio gives the same words: no sampling at raised temperatures (the
+    default fallback of faster-whisper on hard audio, which made scores vary run to run)."""
+    insts = _set(bench, "a-re")
+    first = [models["asr"].transcribe(*bench.media.audio(i.audio)) for i in insts]  # type: ignore[arg-type]
+    again = [models["asr"].transcribe(*bench.media.audio(i.audio)) for i in insts]  # type: ignore[arg-type]
+    assert [t.to_json() for t in first] == [t.to_json() for t in again]
+
+
 def test_alignment_within_100ms_of_generator_times(models: dict[str, Any],
                                                    bench: Benchmark) -> None:
     """Forced alignment of the known text: each mention's first-word start and last-word end

@@ -112,6 +112,9 @@ class WhisperASR:
     language: str = "en"
     cpu_threads: int = 1
     vad_filter: bool = False
+    #: decoding temperatures; one value (0: greedy / beam) keeps results reproducible, as
+    #: faster-whisper's default fallback to higher temperatures samples at random
+    temperatures: list[float] = field(default_factory=lambda: [0.0])
     _model: Any = field(default=None, repr=False)
 
     @classmethod
@@ -153,7 +156,7 @@ class WhisperASR:
         segments, _info = self.load().transcribe(
             audio, language=self.language, beam_size=self.beam_size, word_timestamps=True,
             vad_filter=self.vad_filter, condition_on_previous_text=False,
-            initial_prompt=prompt or None,
+            initial_prompt=prompt or None, temperature=list(self.temperatures),
         )
         words: list[Word] = []
         texts: list[str] = []
