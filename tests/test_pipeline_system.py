@@ -172,3 +172,16 @@ def test_text_times_from_asr_when_alignment_fails() -> None:
     assert [w.text for w in words] == ["volunteers", "from", "corvid", "robotics", "cleaned"]
     assert words[2].start == 0.8 and words[2].end == 1.2  # between its matched neighbours
     assert anchor_to_asr("nothing alike", asr) == []
+
+
+def test_spans_trimmed_to_speech(bench: Benchmark, no_network: None) -> None:
+    s = build_system("asr-spacy", {"grounder.trim_to_speech": True})
+    inst = _first(bench, "ta-ner")
+    pred = s.predict(inst, bench)
+    speech = s.grounder.speech(inst, bench)  # type: ignore[attr-defined]
+    assert speech and "vad" in pred.trace["timings"]
+    spans = [sp for m in pred.output.entities for sp in (m.audio_spans or [])]
+    assert spans
+    for a, b in spans:
+        assert any(lo <= a and b <= hi for lo, hi in speech) or any(
+            lo < b and a < hi for lo, hi in speech)

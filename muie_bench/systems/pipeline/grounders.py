@@ -44,6 +44,7 @@ from muie_bench.systems.pipeline.asr import (
 from muie_bench.systems.pipeline.common import Box, Word, box_to_rle, timed, tokens, union_box
 from muie_bench.systems.pipeline.detect import Detection, HaarDetector
 from muie_bench.systems.pipeline.ocr import OcrLine, RapidOcr
+from muie_bench.systems.pipeline.vad import SileroVAD
 from muie_bench.systems.pipeline.video import Tracklet, VideoAnalyzer, VideoPerception
 
 if TYPE_CHECKING:
@@ -154,6 +155,7 @@ class BuiltinGrounder:
     asr: dict[str, Any] = field(default_factory=dict)
     align: dict[str, Any] = field(default_factory=dict)
     video: dict[str, Any] = field(default_factory=dict)
+    vad: dict[str, Any] = field(default_factory=dict)
     type_map: dict[str, list[str]] = field(default_factory=lambda: dict(DEFAULT_TYPE_MAP))
     use_ocr: bool = True
     use_detector: bool = True
@@ -163,6 +165,8 @@ class BuiltinGrounder:
     #: words that sound like an OCR line are replaced by it (ratio >= ``lexicon_ratio``)
     asr_ocr_prompt: bool = True
     lexicon_ratio: float = 0.7
+    #: audio spans are trimmed to the speech regions Silero VAD finds inside them
+    trim_to_speech: bool = False
     motion_fallback: bool = True
     min_ratio: float = 0.75
     sign_max_area: float = 0.5
@@ -411,4 +415,21 @@ class BuiltinGrounder:
         exact = per.source in ("align", "text+asr")  # the words are the mention's own text
         wins = token_windows(phrase, [t for t, _ in seq], 1.0 if exact else self.min_ratio)
         spans = [(seq[i][1].start, seq[j - 1][1].end) for i, j in wins]
+        if spans and self.trim_to_speech:
+            speech = self.speech(inst, bench)
+            trimmed = []
+            for s, e in spans:
+                parts = [(max(s, a), min(e, b)) for a, b in speech if min(e, b) > max(s, a)]
+                trimmed.append((parts[0][0], parts[-1][1]) if parts else (s, e))
+            spans = trimmed
         return spans or None
+
+    def speech(self, inst: Instance, bench: Benchmark) -> list[tuple[float, float]]:
+        """Speech regions of the instance's audio (Silero VAD, cached)."""
+
+        def make() -> list[tuple[float, float]]:
+            samples, rate = self.audio_samples(inst, bench)
+            with timed(self.trace, "vad"):
+                return SileroVAD.from_settings(self.vad).speech(samples, rate)
+
+        return self._cached(inst, "vad", make)  # type: ignore[no-any-return]
