@@ -161,6 +161,9 @@ class SpacyIE:
     nouns_as_entities: bool = True
     #: head words that make a name an organisation whatever spaCy's label
     org_words: list[str] = field(default_factory=lambda: list(DEFAULT_ORG_WORDS))
+    #: extent of common-noun mentions (noun-chunk entities, arguments that are no named
+    #: entity): "head" (the noun and its compounds) or "phrase" (without determiners)
+    arg_extent: str = "head"
     #: entity type of #hashtags (the first one the inventory has); [] turns the rule off
     hashtag_types: list[str] = field(default_factory=lambda: ["MISC"])
     #: lemmas up to this many tokens after the later mention also count as cues ("X and Y
@@ -235,9 +238,8 @@ class SpacyIE:
                     continue
                 if taken & set(range(chunk.start, chunk.end)):
                     continue
-                i = chunk.root.i if chunk[0].dep_ == "det" else chunk.start
-                i = max(i, next((t.i for t in chunk if t.dep_ != "det"), chunk.start))
-                out.append({"i": i, "j": chunk.end, "type": inv[name.casefold()],
+                i, j = _extent(chunk.root, self.arg_extent)
+                out.append({"i": i, "j": j, "type": inv[name.casefold()],
                             "id": f"e{len(out) + 1}"})
                 taken.update(range(chunk.start, chunk.end))
         return sorted(out, key=lambda e: e["i"])
@@ -387,8 +389,7 @@ class SpacyIE:
                     continue
                 e = by_token.get(dep.i)
                 if e is None:
-                    i = next((t.i for t in dep.subtree if t.dep_ not in ("det", "poss")), dep.i)
-                    j = dep.i + 1
+                    i, j = _extent(dep, self.arg_extent)
                     e = {"i": i, "j": j, "type": None, "id": f"e{len(entities) + 1}"}
                     if spec.entity_types:
                         continue
@@ -420,6 +421,19 @@ def _slots(tok: Any) -> list[tuple[str, Any]]:
     for slot, dep in list(out):  # coordinated fillers share the slot: "X and Y met"
         out.extend((slot, c) for c in dep.conjuncts if c.i > dep.i)
     return out
+
+
+def _extent(head: Any, mode: str) -> tuple[int, int]:
+    """Token range of an argument that is no entity: ``head`` = the noun with its compound
+    modifiers ("flower pot"); ``phrase`` = from the first token of its left subtree that is
+    no determiner / possessive up to the noun ("one other person")."""
+    if mode == "phrase":
+        return next((t.i for t in head.subtree if t.dep_ not in ("det", "poss")), head.i), head.i + 1
+    i = head.i
+    while i > head.left_edge.i and head.doc[i - 1].dep_ == "compound" and \
+            head.doc[i - 1].head.i in range(i, head.i + 1):
+        i -= 1
+    return i, head.i + 1
 
 
 def _path(a: Any, b: Any) -> list[Any]:
