@@ -406,7 +406,7 @@ def _slots(tok: Any) -> list[tuple[str, Any]]:
     """(slot, argument head) pairs of a trigger: subj, obj, preposition objects, conjuncts."""
     out: list[tuple[str, Any]] = []
     for c in tok.children:
-        if c.dep_ in ("nsubj", "nsubjpass") and c.dep_ == "nsubjpass":
+        if c.dep_ == "nsubjpass":  # "the crate was carried": the passive subject is the object
             out.append(("obj", c))
         elif c.dep_ == "nsubj":
             out.append(("subj", c))
