@@ -1,6 +1,7 @@
 """Face and person detection with the Haar cascades shipped in opencv-python 4.14 (``cv2.data``).
 
-Labels: ``face`` (frontal-face cascade), ``person`` (the face box scaled to ``person_scale``
+Labels: ``face`` (the ``alt2`` frontal-face cascade: on mini's small portraits it finds more
+faces than the default cascade with no extra detections), ``person`` (the face box scaled to ``person_scale``
 face widths wide and ``person_height`` face heights tall from ``person_top`` face heights above
 the face, clipped to the image; the defaults keep the head, which is what a portrait cut-out
 shows) and optionally ``upper_body`` / ``full_body`` cascades.
@@ -31,7 +32,7 @@ class Detection:
 
 
 _CASCADES = {
-    "face": "haarcascade_frontalface_default.xml",
+    "face": "haarcascade_frontalface_alt2.xml",
     "upper_body": "haarcascade_upperbody.xml",
     "full_body": "haarcascade_fullbody.xml",
 }
@@ -43,7 +44,7 @@ class HaarDetector:
 
     labels: list[str] = field(default_factory=lambda: ["face"])
     scale_factor: float = 1.1
-    min_neighbors: int = 5
+    min_neighbors: int = 3
     min_size: int = 24
     person_scale: float = 1.0
     person_height: float = 1.1
