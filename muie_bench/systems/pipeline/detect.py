@@ -59,7 +59,7 @@ class HaarDetector:
         det = cls(**settings)
         bad = [x for x in det.labels if x not in _CASCADES]
         if bad:
-            raise UserError(f"detect.labels: unknown {bad}; known: {sorted(_CASCADES)}")
+            raise UserError(f"grounder.detect.labels: unknown {bad}; known: {sorted(_CASCADES)}")
         return det
 
     def load(self) -> dict[str, Any]:
@@ -68,13 +68,13 @@ class HaarDetector:
 
             if not hasattr(cv2, "data"):
                 raise UserError(
-                    "detect: this OpenCV build has no cv2.data Haar cascades; "
+                    "grounder.detect: this OpenCV build has no cv2.data Haar cascades; "
                     "install opencv-python==4.14.0.94 (the offline extra)"
                 )
             for label in self.labels:
                 c = cv2.CascadeClassifier(cv2.data.haarcascades + _CASCADES[label])
                 if c.empty():
-                    raise UserError(f"detect: cannot load cascade {_CASCADES[label]}")
+                    raise UserError(f"grounder.detect: cannot load cascade {_CASCADES[label]}")
                 self._models[label] = c
         return self._models
 
