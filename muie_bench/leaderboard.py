@@ -304,6 +304,13 @@ def column_header(s: SetInfo, m: str) -> str:
     return f"{s.id} {COLUMN_TITLES.get(m, m)}"
 
 
+#: the paper publishes no overall table: say that this one is derived here
+REPORTED_OVERALL_NOTE = (
+    "Derived here from the paper's reported cells (macro average over the sets each system "
+    "reports, mean rank among the systems reporting each cell); the paper publishes no such table."
+)
+
+
 def overall_metrics(group: Group) -> list[str]:
     return [m for m in METRIC_ORDER if any(m in r.macro for r in group.rows)]
 
@@ -365,6 +372,8 @@ def to_markdown(lb: Leaderboard, images: dict[str, str] | None = None) -> str:
             header = ["system"] + [column_header(s, m) for s in sets for m in s.columns]
             out += [_md_table(header, table_rows(g, sets, with_ci=not g.reported)), ""]
         out += ["### Overall", ""]
+        if g.reported:
+            out += [REPORTED_OVERALL_NOTE, ""]
         out += [_md_table(overall_header(g), overall_rows(g, with_ci=not g.reported)), ""]
         if images and f"{group_key(g)}/Overall" in images:
             out += [f"![{g.title}]({images[f'{group_key(g)}/Overall']})", ""]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from muie_bench.leaderboard import (
     REPORTED_LABEL,
+    REPORTED_OVERALL_NOTE,
     Cell,
     Group,
     Leaderboard,
@@ -65,7 +66,9 @@ def _overall(g: Group) -> str:
         tds = [f"<td>{escape(cells[0])}</td>"]
         tds += [f'<td class="num">{escape(c)}</td>' for c in cells[1:]]
         body.append(f"<tr{cls}>{''.join(tds)}</tr>")
-    return f"<h3>Overall</h3><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    note = f"<p>{escape(REPORTED_OVERALL_NOTE)}</p>" if g.reported else ""
+    return (f"<h3>Overall</h3>{note}<table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
 
 
 def _img(out_dir: Path, name: str, alt: str) -> str:
