@@ -45,6 +45,7 @@ lint: setup-test
 bench: setup-test
 	$(BIN)/python benchmarks/bench_metrics.py
 	$(BIN)/python benchmarks/bench_runner.py
+	$(BIN)/python benchmarks/bench_pipeline.py
 
 # the full 3,000-instance muie-synth into benchmark_data/muie-synth/ (git-ignored), validated
 data: setup
