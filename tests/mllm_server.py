@@ -24,11 +24,12 @@ import json
 import sys
 import threading
 import time
+from abc import ABC, abstractmethod
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-class _Base:
+class _Base(ABC):
     def __init__(self, port: int = 0) -> None:
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
@@ -52,8 +53,9 @@ class _Base:
         self.httpd.shutdown()
         self.httpd.server_close()
 
+    @abstractmethod
     def respond(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, str], Any, float]:
-        raise NotImplementedError
+        """(status, headers, JSON body, delay in seconds) for one request."""
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
