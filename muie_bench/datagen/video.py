@@ -72,22 +72,27 @@ def union_track(*tracks: dict[int, Mask]) -> dict[int, Mask]:
 def to_yuv420p(img: U8) -> U8:
     """RGB -> planar YUV 4:2:0 (BT.601, limited range) as PyAV's (H * 3/2, W) layout.
 
-    Done in numpy rather than by FFmpeg's swscale, whose output was seen to depend on
-    process state (so the same frames did not always give the same bytes).
+    Integer arithmetic only (the 8-bit fixed-point BT.601 matrix, chroma averaged over 2x2
+    blocks with rounding), so the bytes cannot depend on float summation order: float
+    reductions in numpy may add in an order that depends on the buffer's memory alignment,
+    and FFmpeg's swscale output was seen to depend on process state.
     """
-    x = img.astype(np.float32)
+    x = img.astype(np.int32)
     r, g, b = x[..., 0], x[..., 1], x[..., 2]
-    y = 16 + 0.257 * r + 0.504 * g + 0.098 * b
-    u = 128 - 0.148 * r - 0.291 * g + 0.439 * b
-    v = 128 + 0.439 * r - 0.368 * g - 0.071 * b
+    y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16
+    u = ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128
+    v = ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128
     h, w = y.shape
-    u = u.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
-    v = v.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+
+    def sub(c: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        blocks = c.reshape(h // 2, 2, w // 2, 2)
+        total = blocks[:, 0, :, 0] + blocks[:, 0, :, 1] + blocks[:, 1, :, 0] + blocks[:, 1, :, 1]
+        return (total + 2) // 4
 
     def q(a: np.ndarray[Any, Any]) -> U8:
-        return np.clip(np.rint(a), 0, 255).astype(np.uint8)
+        return np.clip(a, 0, 255).astype(np.uint8)
 
-    return np.concatenate([q(y), q(u).reshape(h // 4, w), q(v).reshape(h // 4, w)], axis=0)
+    return np.concatenate([q(y), q(sub(u)).reshape(h // 4, w), q(sub(v)).reshape(h // 4, w)], axis=0)
 
 
 def encode_mp4(frames: list[U8], fps: int = FPS) -> bytes:
