@@ -4,13 +4,17 @@ An ``Actor`` is a cut-out and its top-left position per frame (``None`` = not in
 clip). Actors are drawn in list order (later ones occlude earlier ones); each frame's
 mask of an actor is exactly its drawn, unoccluded, in-frame pixels; frames where nothing
 of it is visible are left out of its track. Containers are written with
-``fflags=+bitexact`` and one encoder thread, so the same frames give the same bytes.
+``fflags=+bitexact``, one encoder thread and explicit frame timestamps, so the same
+frames give the same bytes. (Frames sent without ``pts`` get timestamps PyAV does not fix;
+libx264's rate control reads them, and identical frames then gave other bytes in some
+encodes.)
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -96,7 +100,8 @@ def to_yuv420p(img: U8) -> U8:
 
 
 def encode_mp4(frames: list[U8], fps: int = FPS) -> bytes:
-    """H.264 (yuv420p so browsers play it, CRF 20) in MP4, bit-exact container."""
+    """H.264 (yuv420p so browsers play it, CRF 20) in MP4, bit-exact container; frame ``i``
+    has ``pts = i`` in a ``1/fps`` time base."""
     import av
 
     buf = io.BytesIO()
@@ -105,8 +110,11 @@ def encode_mp4(frames: list[U8], fps: int = FPS) -> bytes:
         s.width, s.height = frames[0].shape[1], frames[0].shape[0]
         s.pix_fmt = "yuv420p"
         s.codec_context.options = {"crf": "20", "preset": "medium", "threads": "1", "flags": "+bitexact"}
-        for img in frames:
-            for pkt in s.encode(av.VideoFrame.from_ndarray(to_yuv420p(img), format="yuv420p")):
+        for i, img in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(to_yuv420p(img), format="yuv420p")
+            frame.pts = i
+            frame.time_base = Fraction(1, fps)
+            for pkt in s.encode(frame):
                 c.mux(pkt)
         for pkt in s.encode():
             c.mux(pkt)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,11 @@ def write_video(path: Path, frames: list[np.ndarray]) -> None:
         s = c.add_stream("libx264", rate=int(FPS))
         s.width, s.height, s.pix_fmt = W, H, "yuv420p"
         s.options = {"crf": "18", "preset": "veryfast", "threads": "1", "flags": "+bitexact"}
-        for arr in frames:
-            for pkt in s.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
+        for i, arr in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(arr, format="rgb24")
+            frame.pts = i  # without explicit timestamps libx264's output is not reproducible
+            frame.time_base = Fraction(1, int(FPS))
+            for pkt in s.encode(frame):
                 c.mux(pkt)
         for pkt in s.encode():
             c.mux(pkt)
