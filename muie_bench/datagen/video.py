@@ -77,9 +77,8 @@ def to_yuv420p(img: U8) -> U8:
     """RGB -> planar YUV 4:2:0 (BT.601, limited range) as PyAV's (H * 3/2, W) layout.
 
     Integer arithmetic only (the 8-bit fixed-point BT.601 matrix, chroma averaged over 2x2
-    blocks with rounding), so the bytes cannot depend on float summation order: float
-    reductions in numpy may add in an order that depends on the buffer's memory alignment,
-    and FFmpeg's swscale output was seen to depend on process state.
+    blocks with rounding): exact, with no float rounding at .5 boundaries. Done here rather
+    than by FFmpeg's swscale.
     """
     x = img.astype(np.int32)
     r, g, b = x[..., 0], x[..., 1], x[..., 2]
