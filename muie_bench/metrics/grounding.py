@@ -241,6 +241,18 @@ def _gold_size(masks: list[RLE], where: str) -> tuple[int, int] | None:
     return next(iter(sizes)) if sizes else None  # type: ignore[return-value]
 
 
+def _masks(mentions: Sequence[Mention]) -> tuple[list[int], list[RLE]]:
+    """Indices and image masks of the mentions that carry one."""
+    pairs = [(i, m.image_mask) for i, m in enumerate(mentions) if m.image_mask is not None]
+    return [i for i, _ in pairs], [r for _, r in pairs]
+
+
+def _tracks(mentions: Sequence[Mention]) -> tuple[list[int], list[VideoTrack]]:
+    """Indices and video tracks of the mentions that carry one."""
+    pairs = [(i, m.video_track) for i, m in enumerate(mentions) if m.video_track is not None]
+    return [i for i, _ in pairs], [t for _, t in pairs]
+
+
 def ground_instance(
     gold: Sequence[Mention],
     pred: Sequence[Mention],
@@ -257,37 +269,20 @@ def ground_instance(
     RLE validation (sizes are always checked) for callers that validated every mask.
     """
     out: dict[Modality, ModalityGrounding] = {}
-    gi = [i for i, m in enumerate(gold) if m.image_mask is not None]
+    gi, gm = _masks(gold)
     if gi:
-        gmasks = [gold[i].image_mask for i in gi]
-        gm: list[RLE] = [m for m in gmasks if m is not None]
         size = _gold_size(gm, where)
-        pi = [j for j, m in enumerate(pred) if m.image_mask is not None]
-        pm: list[RLE] = []
-        for j in pi:
-            m = pred[j].image_mask
-            assert m is not None
-            pm.append(m)
+        pi, pm = _masks(pred)
         check_masks([(f"{where}: gold mask", m) for m in gm]
                     + [(f"{pred_where[j]}.image_mask", pm[n]) for n, j in enumerate(pi)], size,
                     check_rle)
         iou = mask_iou_matrix(gm, pm)
         empty = [bool(a == 0) for a in mask_utils.area([to_coco(m) for m in gm])]
         out["image"] = ModalityGrounding("image", gi, pi, iou, empty)
-    gv = [i for i, m in enumerate(gold) if m.video_track is not None]
+    gv, gt = _tracks(gold)
     if gv:
-        gt: list[VideoTrack] = []
-        for i in gv:
-            t = gold[i].video_track
-            assert t is not None
-            gt.append(t)
         size = _gold_size([m for t in gt for m in t.frames.values()], where)
-        pv = [j for j, m in enumerate(pred) if m.video_track is not None]
-        pt: list[VideoTrack] = []
-        for j in pv:
-            t = pred[j].video_track
-            assert t is not None
-            pt.append(t)
+        pv, pt = _tracks(pred)
         check_tracks([(f"{where}: gold track", t) for t in gt]
                      + [(f"{pred_where[j]}.video_track", pt[n]) for n, j in enumerate(pv)], size,
                      check_rle)
