@@ -7,6 +7,7 @@ Every command calls a function that tests can call directly. Errors a user can c
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -107,10 +108,22 @@ def schema(
     if out is None:
         console.print_json(json.dumps(schemas))
         return
-    out.mkdir(parents=True, exist_ok=True)
+    _output_dir(out, "--out")
     for name, s in schemas.items():
         (out / f"{name}.schema.json").write_text(json.dumps(s, indent=2) + "\n")
     console.print(f"wrote {len(schemas)} schemas to {out}")
+
+
+def _output_dir(path: Path, option: str) -> None:
+    """Create an output folder; an existing file there or an unwritable place is a UserError."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{option} {path}: exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{option} {path}: cannot create the folder ({e.strerror})") from None
+    if not os.access(path, os.W_OK):
+        raise UserError(f"{option} {path}: the folder is not writable")
 
 
 @app.command()
@@ -149,8 +162,14 @@ def systems() -> None:
 # ============================================================== runs, leaderboard, compare
 
 
-def _csv_list(value: Optional[str]) -> Optional[list[str]]:  # noqa: UP045
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+def _csv_list(value: Optional[str], option: str = "") -> Optional[list[str]]:  # noqa: UP045
+    """Comma-separated values, None when the option is absent; an empty list is an error."""
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise UserError(f"{option or 'option'}: {value!r} names nothing (give comma-separated values)")
+    return items
 
 
 @app.command()
@@ -200,7 +219,8 @@ def run(
 
     opts = RunOptions(
         system=system, overrides=parse_overrides(override or []), benchmark=benchmark,
-        sets=_csv_list(sets), modalities=_csv_list(modalities), tasks=_csv_list(tasks),
+        sets=_csv_list(sets, "--sets"), modalities=_csv_list(modalities, "--modalities"),
+        tasks=_csv_list(tasks, "--tasks"),
         limit=limit, workers=workers, out=out, fresh=fresh, retry_failed=retry_failed,
         timeout=timeout, score=not no_score, tau=tau, n_resamples=resamples, seed=seed,
         plugins=plugin or [], argv=["muie-bench", *sys.argv[1:]],
@@ -272,8 +292,8 @@ def leaderboard(
 def compare(
     run_a: Annotated[Path, typer.Argument(help="run directory A")],
     run_b: Annotated[Path, typer.Argument(help="run directory B")],
-    resamples: Annotated[int, typer.Option(help="bootstrap resamples")] = 1000,
-    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+    resamples: Annotated[int, typer.Option(min=0, help="bootstrap resamples")] = 1000,
+    seed: Annotated[int, typer.Option(min=0, help="bootstrap seed")] = 0,
 ) -> None:
     """Per set and metric: B - A with its paired-bootstrap p-value (* = p < 0.05)."""
     from muie_bench.compare import compare_runs
@@ -310,7 +330,7 @@ app.add_typer(data_app, name="data")
 @data_app.command("build")
 def data_build(
     size: Annotated[str, typer.Option(help="mini (8 per set) or full (200 per set)")] = "mini",
-    seed: Annotated[int, typer.Option(help="generator seed")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="generator seed")] = 0,
     out: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(help="output directory (default: benchmark_data/<name>)"),
@@ -387,9 +407,9 @@ def score(
     ] = None,
     tau: Annotated[float, typer.Option("--tau", help="IoU threshold of grounded F1")] = 0.5,
     resamples: Annotated[
-        int, typer.Option("--resamples", help="bootstrap resamples for the 95% CIs (0: none)")
+        int, typer.Option("--resamples", min=0, help="bootstrap resamples for the 95% CIs (0: none)")
     ] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="bootstrap seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="bootstrap seed")] = 0,
 ) -> None:
     """Score predictions: a table per set in the paper's columns, scores.json written."""
     from muie_bench.metrics.report import score_command
@@ -437,13 +457,37 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted", markup=False)
         sys.exit(130)
-    except Exception as e:  # click usage errors
+    except Exception as e:
+        usage = _usage_error_line(e)
+        if usage is not None:  # an unknown option or command, a bad or missing value
+            err_console.print(f"error: {usage}", markup=False)
+            sys.exit(2)
+        if isinstance(e, OSError) and e.filename is not None:  # an output path, a full disk
+            err_console.print(f"error: {_os_error_line(e)}", markup=False)
+            sys.exit(2)
+        raise
+
+
+def _usage_error_line(e: Exception) -> str | None:
+    """One line for a command-line usage error of typer (its bundled click) or click itself."""
+    classes: tuple[type[BaseException], ...] = (typer.TyperException,)
+    try:
         import click
 
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise
+        classes = (*classes, click.ClickException)
+    except ImportError:  # typer >= 0.29 bundles its own click
+        pass
+    if not isinstance(e, classes) or not hasattr(e, "format_message"):
+        return None
+    msg = " ".join(str(e.format_message()).split())
+    hint = " (see --help)" if "--help" not in msg else ""
+    return f"{msg}{hint}"
+
+
+def _os_error_line(e: OSError) -> str:
+    """``PATH: reason`` of an OSError (``PATH -> OTHER`` for a rename or link)."""
+    where = str(e.filename) if e.filename2 is None else f"{e.filename} -> {e.filename2}"
+    return f"{where}: {e.strerror or type(e).__name__}"
 
 
 if __name__ == "__main__":
