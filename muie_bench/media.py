@@ -36,7 +36,10 @@ class VideoInfo:
 
 def confined(root: Path, rel: str) -> Path:
     """``root / rel`` resolved; raises :class:`UserError` if it leaves ``root`` or is missing."""
-    check_relative_path(rel)
+    try:
+        check_relative_path(rel)
+    except ValueError as e:
+        raise UserError(str(e)) from None
     base = root.resolve()
     p = (base / rel).resolve()
     if not p.is_relative_to(base):
