@@ -320,6 +320,21 @@ def report(
                   highlight=False)
 
 
+@app.command()
+def export(
+    runs: Annotated[Path, typer.Argument(help="a run directory or a folder of runs")] = Path(
+        "results/runs"),
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    out: Annotated[Path, typer.Option(help="folder for runs/scores/per_type/instances files")] = Path(
+        "results/export"),
+) -> None:
+    """Runs, scores, per-type scores and instances as CSV or parquet tables (pandas frames)."""
+    from muie_bench.analysis import export_frames
+
+    for p in export_frames(runs, out, fmt):
+        console.print(f"wrote {p}", markup=False, highlight=False)
+
+
 # ============================================================== bundled benchmark (datagen)
 
 data_app = typer.Typer(help="Build and preview the bundled benchmark muie-synth.",
