@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,8 @@ def _preds(out: Path) -> dict[str, Prediction]:
 
 def _predict(script: dict[str, list[Any]], tiny_dir: Path, **settings: Any) -> tuple[
         Prediction, ChatServer]:
+    """ti-ner-0 predicted by reamo over a ChatServer playing ``script``; the prediction's
+    ``seconds`` is the time of ``predict`` alone."""
     with ChatServer(script) as chat:
         assert isinstance(chat, ChatServer)
         system = build_system("reamo", {"base_url": chat.base_url, "cache": False,
@@ -148,15 +149,14 @@ def test_long_body_is_cut(tiny_dir: Path) -> None:
 # ---------------------------------------------------------------- 3. total deadline
 def test_timeout_is_a_total_deadline_per_attempt(tiny_dir: Path) -> None:
     """The body drips one byte per 0.05 s (a completion is > 250 bytes: > 12 s); each
-    attempt must end at its 0.6 s deadline, so three attempts take about 2 s."""
+    attempt must end at its 0.6 s deadline, so three attempts take about 1.9 s."""
     drip = {"drip": 0.05, "content": GOOD}
-    t0 = time.monotonic()
     pred, chat = _predict({"Mara Velto joined": [drip]}, tiny_dir, timeout=0.6, max_retries=2)
-    took = time.monotonic() - t0
+    took = pred.seconds
     assert len(chat.requests) == 3
     assert [a["status"] for a in pred.trace["attempts"]] == ["timeout"] * 3
     assert pred.error is not None and "last: timeout" in pred.error
-    assert took < 4.0, took
+    assert took is not None and 1.8 <= took < 3.5, took
 
     pred, chat = _predict({"Mara Velto joined": [drip, GOOD]}, tiny_dir, timeout=0.6)
     assert pred.error is None and pred.trace["retries"] == 1
