@@ -35,7 +35,11 @@ def is_secret_name(name: str) -> bool:
 
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")
 _SECRET_PARAM = re.compile(r"(?i)([?&;][^=&#\s]*(?:key|token|secret|password)[^=&#\s]*=)[^&#\s]*")
-_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]+")
+#: ``Bearer`` + 8 or more token characters; ``Basic``/``Token`` + 8 or more with a digit or
+#: ``+/=`` (so that "basic authentication" stays readable)
+_AUTH_SCHEME = re.compile(r"(?i)\b(bearer(\s+)(?=[A-Za-z0-9._~+/=-]{8})"
+                          r"|(?:basic|token)(\s+)(?=[A-Za-z0-9._~-]*[0-9+/=])(?=[A-Za-z0-9._~+/=-]{8}))"
+                          r"[A-Za-z0-9._~+/=-]+")
 _SK_KEY = re.compile(r"\bsk-[A-Za-z0-9_-]{8,}")
 _SECRET_FIELD = re.compile(
     r"""(?i)(["']?[\w-]*(?:key|token(?!s)|secret|password)[\w-]*["']?\s*[:=]\s*["']?)"""
@@ -56,8 +60,7 @@ def scrub_secrets(text: str, known: tuple[str, ...] | list[str] = ()) -> str:
     for secret in sorted({k for k in known if len(k) >= 4}, key=len, reverse=True):
         text = text.replace(secret, "***")
     text = mask_url_credentials(text)
-    text = _AUTH_SCHEME.sub(lambda m: m.group(0) if m.group(0).endswith("***")
-                            else f"{m.group(1)}{m.group(2)}***", text)
+    text = _AUTH_SCHEME.sub(lambda m: m.group(1) + "***", text)
     text = _SK_KEY.sub("sk-***", text)
     return _SECRET_FIELD.sub(lambda m: m.group(1) + "***", text)
 

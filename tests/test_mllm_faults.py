@@ -228,6 +228,9 @@ def test_scrub_secrets_shapes() -> None:
     assert scrub_secrets('{"api_key": "zzz", "token":"y"}', ()) == '{"api_key": "***", "token":"***"}'
     assert scrub_secrets("see http://u:p@h/v1", ()) == "see http://***@h/v1"
     assert scrub_secrets("sk-is a word", ()) == "sk-is a word"  # too short to be a key
+    assert scrub_secrets("needs Basic authentication; Bearer token", ()) == \
+        "needs Basic authentication; Bearer token"
+    assert scrub_secrets("Token 0123456789abcdef", ()) == "Token ***"
     assert mask_url_credentials("https://h/v1?api_key=1&x=2&token=3") == \
         "https://h/v1?api_key=***&x=2&token=***"
     assert mask_url_credentials("http://127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1"

@@ -227,10 +227,11 @@ class OpenAIChatBackend:
             key = "unused"  # local servers (vLLM, Ollama) accept any key
         else:
             self._secrets.append(key)
-        if self.s.base_url:
-            url = urlsplit(self.s.base_url)
-            self._secrets += [x for x in (url.password, unquote(url.password or ""),
-                                          url.username, unquote(url.username or "")) if x]
+        url = urlsplit(self.s.base_url or "")
+        if url.username or url.password:  # sent as HTTP Basic credentials
+            user, pw = unquote(url.username or ""), unquote(url.password or "")
+            basic = base64.b64encode(f"{user}:{pw}".encode()).decode()
+            self._secrets += [x for x in (url.password, pw, url.username, user, basic) if x]
         self._client = openai.OpenAI(api_key=key, base_url=self.s.base_url,
                                      timeout=self.s.timeout, max_retries=0,
                                      http_client=_deadline_http_client(openai, self.s.timeout))
