@@ -9,7 +9,7 @@ string (the answer), ``{"status": 429, "retry_after": "0.2"}`` / ``{"status": 50
 error; ``"echo_auth": true`` puts the request's ``Authorization`` header into the error body,
 as some servers do), ``{"sleep": seconds, "content": "..."}`` (a slow answer),
 ``{"drip": seconds, "content": "..."}`` (headers at once, then the body one byte per
-``seconds``), ``{"json": ...}`` (that JSON body with status 200, e.g. ``content: null`` or
+``seconds``; ``"head": true`` drips the status line and headers too), ``{"json": ...}`` (that JSON body with status 200, e.g. ``content: null`` or
 no ``choices``) or ``{"body": "...", "content_type": "text/html"}`` (that raw body with
 status 200 or ``"status"``). Requests without a matching key get ``default``. Every request is recorded in ``requests``; ``max_inflight`` is
 the most requests it was answering at once.
@@ -34,12 +34,12 @@ from typing import Any
 
 
 class Raw:
-    """A non-JSON reply body: ``data`` sent with ``content_type``, one byte per ``drip``
-    seconds when ``drip`` > 0."""
+    """A reply body: ``data`` sent with ``content_type``, one byte per ``drip`` seconds when
+    ``drip`` > 0 (from the status line on when ``head``)."""
 
     def __init__(self, data: bytes, content_type: str = "application/json",
-                 drip: float = 0.0) -> None:
-        self.data, self.content_type, self.drip = data, content_type, drip
+                 drip: float = 0.0, head: bool = False) -> None:
+        self.data, self.content_type, self.drip, self.head = data, content_type, drip, head
 
 
 class _Base(ABC):
@@ -97,6 +97,14 @@ class _Base(ABC):
                         server.inflight -= 1
                 raw = payload if isinstance(payload, Raw) else Raw(json.dumps(payload).encode())
                 try:
+                    if raw.head:  # the whole response, status line first, drips
+                        self.close_connection = True
+                        whole = (f"HTTP/1.1 {status} OK\r\nContent-Type: {raw.content_type}\r\n"
+                                 f"Content-Length: {len(raw.data)}\r\n\r\n").encode() + raw.data
+                        for i in range(len(whole)):
+                            time.sleep(raw.drip)
+                            self.wfile.write(whole[i:i + 1])
+                        return
                     self.send_response(status)
                     for k, v in headers.items():
                         self.send_header(k, v)
@@ -191,7 +199,7 @@ class ChatServer(_Base):
             return int(step.get("status", 200)), {}, raw, 0.0
         if "drip" in step:
             data = json.dumps(completion(step["content"], model)).encode()
-            return 200, {}, Raw(data, drip=float(step["drip"])), 0.0
+            return 200, {}, Raw(data, drip=float(step["drip"]), head=bool(step.get("head"))), 0.0
         if "status" in step:
             out = {"Retry-After": str(step["retry_after"])} if "retry_after" in step else {}
             text = f"scripted {step['status']}"

@@ -163,6 +163,15 @@ def test_timeout_is_a_total_deadline_per_attempt(tiny_dir: Path) -> None:
     assert [m.text for m in pred.output.entities] == ["Mara Velto", "Quillon Labs"]
 
 
+def test_deadline_covers_dripping_headers(tiny_dir: Path) -> None:
+    """Status line and headers drip too (one byte per 0.05 s): still 0.6 s per attempt."""
+    drip = {"drip": 0.05, "head": True, "content": GOOD}
+    pred, chat = _predict({"Mara Velto joined": [drip]}, tiny_dir, timeout=0.6, max_retries=1)
+    assert len(chat.requests) == 2
+    assert [a["status"] for a in pred.trace["attempts"]] == ["timeout"] * 2
+    assert pred.seconds is not None and 1.2 <= pred.seconds < 3.0, pred.seconds
+
+
 def test_slow_but_steady_body_within_deadline_is_kept(tiny_dir: Path) -> None:
     pred, _ = _predict({"Mara Velto joined": [{"drip": 0.001, "content": GOOD}]}, tiny_dir,
                        timeout=20.0)
