@@ -229,6 +229,16 @@ def test_secrets_never_reach_the_run_directory_or_the_console(tmp_path: Path, wh
     assert "failed ti-ner-0: BackendError: HTTP 401" in proc.stdout
 
 
+def test_grounder_url_credentials_are_masked_in_the_trace(tiny_dir: Path) -> None:
+    answer = (GOOD + "<Module>ImageSegmentation</Module><Instruction>Segment: Mara Velto"
+              "</Instruction>")
+    pred, _ = _predict({"Mara Velto joined": [answer]}, tiny_dir, grounder="http",
+                       image_grounder_url="http://bob:GroundPw99@127.0.0.1:9/seem")
+    (rec,) = pred.trace["invocations"]
+    assert rec["error"] and "http://***@127.0.0.1:9/seem" in rec["error"]
+    assert "GroundPw99" not in pred.model_dump_json()
+
+
 def test_scrub_secrets_shapes() -> None:
     assert scrub_secrets("Authorization: Bearer abc.def-123", ()) == "Authorization: Bearer ***"
     assert scrub_secrets("basic: Basic YWxpY2U6cHc=", ()) == "basic: Basic ***"

@@ -156,18 +156,25 @@ class _DeadlineBackend:
 
 
 def _deadline_http_client(openai: Any, timeout: float) -> Any:
-    """openai's default httpx client with its connection pool's network backend wrapped
-    in :class:`_DeadlineBackend`; UserError when this httpx has no such pool."""
+    """openai's default httpx client with the network backend of its connection pools (the
+    default transport and any proxy transports from the environment) wrapped in
+    :class:`_DeadlineBackend`; UserError when this httpx has no such pool."""
     client = openai.DefaultHttpxClient(timeout=timeout)
-    pool: Any = getattr(getattr(client, "_transport", None), "_pool", None)
-    inner = getattr(pool, "_network_backend", None)
-    if pool is None or inner is None:
-        raise UserError(f"openai {getattr(openai, '__version__', '?')}: its httpx client has no "
-                        "connection pool with a network backend, so the total request deadline "
-                        "(-o timeout=) cannot be enforced; install an openai release that uses "
-                        "httpx/httpcore (pip install 'muie-bench[api]')")
-    errors = importlib.import_module(type(pool).__module__.partition(".")[0])
-    pool._network_backend = _DeadlineBackend(inner, errors)
+    transports = [getattr(client, "_transport", None),
+                  *dict(getattr(client, "_mounts", None) or {}).values()]
+    for n, transport in enumerate(transports):
+        pool: Any = getattr(transport, "_pool", None)
+        inner = getattr(pool, "_network_backend", None)
+        if pool is None or inner is None:
+            if n == 0 or transport is not None:
+                raise UserError(
+                    f"openai {getattr(openai, '__version__', '?')}: its httpx client has no "
+                    "connection pool with a network backend, so the total request deadline "
+                    "(-o timeout=) cannot be enforced; install an openai release that uses "
+                    "httpx/httpcore (pip install 'muie-bench[api]')")
+            continue
+        errors = importlib.import_module(type(pool).__module__.partition(".")[0])
+        pool._network_backend = _DeadlineBackend(inner, errors)
     return client
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from muie_bench.errors import UserError
+from muie_bench.provenance import mask_url_credentials
 from muie_bench.schema import Instance, Prediction
 from muie_bench.systems.base import System, SystemSettings
 from muie_bench.systems.grounding_invocations import Grounder, apply_groundings, make_grounder
@@ -181,6 +182,9 @@ class MllmSystem(System):
         records = apply_groundings(res.annotation, res.invocations, self.grounder, instance,
                                    benchmark, self.s.grounding)
         timings["ground"] = round(time.perf_counter() - t, 6)
+        for r in records:  # grounder errors name the grounder's URL: no credentials in traces
+            if r.get("error"):
+                r["error"] = mask_url_credentials(str(r["error"]))
         trace.update(invocations=records,
                      grounding_errors=sum(1 for r in records if r.get("error")),
                      timings=timings)
