@@ -26,12 +26,22 @@ class SystemSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     def public(self) -> dict[str, Any]:
-        """Settings safe to write to run.json: fields named like secrets are dropped."""
-        return {
-            k: v
-            for k, v in self.model_dump(mode="json").items()
-            if not any(s in k.lower() for s in ("key", "token", "secret", "password"))
-        }
+        """Settings safe to write to run.json: fields named like secrets are dropped and the
+        credentials of URLs in any string (nested ones too) are masked
+        (``http://user:pw@host`` becomes ``http://***@host``)."""
+        from muie_bench.provenance import is_secret_name, mask_url_credentials
+
+        def clean(v: Any) -> Any:
+            if isinstance(v, str):
+                return mask_url_credentials(v)
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [clean(x) for x in v]
+            return v
+
+        return {k: clean(v) for k, v in self.model_dump(mode="json").items()
+                if not is_secret_name(k)}
 
 
 class System(ABC):
