@@ -230,8 +230,9 @@ def run_all(
     workers: Annotated[int, typer.Option("--workers", "-j", help="parallel workers")] = 1,
 ) -> None:
     """The main job: run (or resume) each system, score, write and print the leaderboard."""
+    from muie_bench.leaderboard.render_terminal import leaderboard_tables
     from muie_bench.main_job import main_job
-    from muie_bench.run_summary import leaderboard_tables, run_lines
+    from muie_bench.run_summary import run_lines
 
     def print_run(r: Any) -> None:
         for line in run_lines(r):
@@ -241,10 +242,10 @@ def run_all(
         systems, benchmark, out, leaderboard_out, workers=workers,
         progress=err_console.is_terminal, argv=["muie-bench", *sys.argv[1:]], on_run=print_run,
     )
-    for table in leaderboard_tables(res.leaderboard["leaderboard"]):
+    for table in leaderboard_tables(res.leaderboard.leaderboard):
         console.print(table)
     console.print(f"wrote {leaderboard_out}/leaderboard.md (with 95 % CIs), .csv, .html and "
-                  f"{len(res.leaderboard['images'])} charts", markup=False, highlight=False)
+                  f"{len(res.leaderboard.images)} charts", markup=False, highlight=False)
 
 
 @app.command()
@@ -260,12 +261,12 @@ def leaderboard(
 
     res = write_leaderboard(runs_dir, out, plots=not no_plots)
     if not quiet:
-        from muie_bench.run_summary import leaderboard_tables
+        from muie_bench.leaderboard.render_terminal import leaderboard_tables
 
-        for table in leaderboard_tables(res["leaderboard"]):
+        for table in leaderboard_tables(res.leaderboard):
             console.print(table)
     console.print(f"wrote {out}/leaderboard.md (with 95 % CIs), .csv, .html and "
-                  f"{len(res['images'])} charts", markup=False, highlight=False)
+                  f"{len(res.images)} charts", markup=False, highlight=False)
 
 
 @app.command()
