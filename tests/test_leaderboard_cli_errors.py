@@ -3,6 +3,7 @@ output paths end in one line on stderr, exit status 2, no traceback, nothing wri
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -107,3 +108,20 @@ def test_report_out_is_a_folder_or_unwritable(tmp_path: Path, run_dir: Path) -> 
     proc = _cli("report", str(run_dir), "--out", str(tmp_path / "sub" / "r.html"))
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "sub" / "r.html").is_file() and "MB)" in proc.stdout
+
+
+def test_leaderboard_of_a_damaged_run_names_the_file(tmp_path: Path, runs: Path) -> None:
+    scores = sorted(runs.rglob("scores.json"))[0]
+    good = scores.read_bytes()
+    scores.write_text(json.dumps({**json.loads(good), "sets": 3}))
+    _one_line_error(_cli("leaderboard", str(runs), "--out", str(tmp_path / "lb")),
+                    f"{scores}:1: sets: ")
+    scores.write_bytes(b"\xff{}")
+    _one_line_error(_cli("leaderboard", str(runs), "--out", str(tmp_path / "lb")),
+                    f"{scores}:1: ")
+    scores.write_bytes(good)
+    run_json = sorted(runs.rglob("run.json"))[-1]
+    run_json.write_bytes(b"\xff\xfe not json\n")
+    _one_line_error(_cli("leaderboard", str(runs), "--out", str(tmp_path / "lb")),
+                    f"{run_json}:1: (run record)")
+    assert not (tmp_path / "lb").exists()

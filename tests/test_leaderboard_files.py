@@ -65,3 +65,20 @@ def test_intro_and_notes_are_one_text_in_markdown_and_html(tmp_path: Path) -> No
     html_notes = [unescape(re.sub(r"<[^>]+>", "", n)) for n in re.findall(r"<li>(.*?)</li>", html)]
     assert md_notes == html_notes and any("not scored yet (run muie-bench score" in n
                                           for n in md_notes)
+
+
+def test_terminal_tables_match_the_committed_output(tmp_path: Path) -> None:
+    """`muie-bench leaderboard` prints the same tables as before the package (160 columns)."""
+    import os
+    import subprocess
+    import sys
+
+    runs = tmp_path / "runs"
+    shutil.copytree(DATA / "leaderboard_runs", runs)
+    proc = subprocess.run([sys.executable, "-m", "muie_bench.cli", "leaderboard", str(runs),
+                           "--out", str(tmp_path / "lb"), "--no-plots"], capture_output=True,
+                          text=True, env=dict(os.environ), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    printed, last = proc.stdout.rsplit("\n", 2)[0] + "\n", proc.stdout.splitlines()[-1]
+    assert printed == (EXPECTED / "leaderboard-terminal.txt").read_text(encoding="utf-8")
+    assert last == f"wrote {tmp_path / 'lb'}/leaderboard.md (with 95 % CIs), .csv, .html and 0 charts"

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from muie_bench.benchmark import format_validation_error
 from muie_bench.errors import UserError
 from muie_bench.run_dir import RUN_JSON, SCORES, read_run_record
 from muie_bench.schema import RunRecord, Scores
@@ -36,7 +39,9 @@ def read_runs(runs_dir: Path) -> list[RunFiles]:
                       if sp.is_file() else None)
         except OSError as e:
             raise UserError(f"{e.filename or d}: cannot read ({e.strerror})") from None
-        except ValueError as e:
-            raise UserError(f"{sp}:1: (scores): {str(e).splitlines()[0]}") from None
+        except ValidationError as e:
+            raise UserError(format_validation_error(e, f"{sp}:1")[0]) from None
+        except ValueError as e:  # not UTF-8
+            raise UserError(f"{sp}:1: (scores): {e}") from None
         out.append(RunFiles(d, rec, scores))
     return out
