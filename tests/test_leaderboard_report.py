@@ -59,7 +59,6 @@ def test_report_of_a_run_with_failures(tmp_path: Path, tiny_dir: Path) -> None:
     _open_cleanly([path, lossless], tmp_path / "profile")
 
 
-@pytest.mark.slow
 def test_report_of_the_bundled_benchmark_is_under_3_mb(tmp_path: Path, mini_dir: Path) -> None:
     """5 instances of each of the 15 sets, every one shown: 170 images (the issue's case was
     19.6 MB with full-size PNGs)."""
