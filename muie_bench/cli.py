@@ -250,8 +250,9 @@ def run_all(
     workers: Annotated[int, typer.Option("--workers", "-j", help="parallel workers")] = 1,
 ) -> None:
     """The main job: run (or resume) each system, score, write and print the leaderboard."""
+    from muie_bench.leaderboard.render_terminal import leaderboard_tables
     from muie_bench.main_job import main_job
-    from muie_bench.run_summary import leaderboard_tables, run_lines
+    from muie_bench.run_summary import run_lines
 
     def print_run(r: Any) -> None:
         for line in run_lines(r):
@@ -261,10 +262,10 @@ def run_all(
         systems, benchmark, out, leaderboard_out, workers=workers,
         progress=err_console.is_terminal, argv=["muie-bench", *sys.argv[1:]], on_run=print_run,
     )
-    for table in leaderboard_tables(res.leaderboard["leaderboard"]):
+    for table in leaderboard_tables(res.leaderboard.leaderboard):
         console.print(table)
     console.print(f"wrote {leaderboard_out}/leaderboard.md (with 95 % CIs), .csv, .html and "
-                  f"{len(res.leaderboard['images'])} charts", markup=False, highlight=False)
+                  f"{len(res.leaderboard.images)} charts", markup=False, highlight=False)
 
 
 @app.command()
@@ -280,12 +281,12 @@ def leaderboard(
 
     res = write_leaderboard(runs_dir, out, plots=not no_plots)
     if not quiet:
-        from muie_bench.run_summary import leaderboard_tables
+        from muie_bench.leaderboard.render_terminal import leaderboard_tables
 
-        for table in leaderboard_tables(res["leaderboard"]):
+        for table in leaderboard_tables(res.leaderboard):
             console.print(table)
     console.print(f"wrote {out}/leaderboard.md (with 95 % CIs), .csv, .html and "
-                  f"{len(res['images'])} charts", markup=False, highlight=False)
+                  f"{len(res.images)} charts", markup=False, highlight=False)
 
 
 @app.command()
@@ -312,11 +313,16 @@ def report(
         Optional[Path], typer.Option(help="HTML file (default: RUN_DIR/report.html)")  # noqa: UP045
     ] = None,
     per_set: Annotated[int, typer.Option(help="instances shown per set")] = 5,
+    lossless: Annotated[
+        bool, typer.Option("--lossless", help="full-size PNG images instead of JPEG thumbnails "
+                           "(exact mask edges; a file about 8 times larger)")
+    ] = False,
 ) -> None:
-    """Static HTML report of one run: media with gold and predicted groundings drawn."""
+    """Static HTML report of one run (one file): media with gold and predicted groundings drawn."""
     from muie_bench.report import write_report
 
-    console.print(f"wrote {write_report(run_dir, out, per_set=per_set)}", markup=False,
+    path = write_report(run_dir, out, per_set=per_set, lossless=lossless)
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", markup=False,
                   highlight=False)
 
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from muie_bench.leaderboard import LeaderboardResult, write_leaderboard
+from muie_bench.leaderboard.write import prepare_out_dir
 from muie_bench.runner import RunOptions, RunResult, run
 
 
 @dataclass
 class MainJobResult:
     runs: list[RunResult]
-    leaderboard: dict[str, Any]
+    leaderboard: LeaderboardResult
 
 
 def main_job(
@@ -30,9 +31,11 @@ def main_job(
     argv: list[str] | None = None,
     on_run: Callable[[RunResult], None] | None = None,
 ) -> MainJobResult:
-    """Run (or resume) every system in order, then write the leaderboard of ``runs_dir``."""
-    from muie_bench.leaderboard import write_leaderboard
+    """Run (or resume) every system in order, then write the leaderboard of ``runs_dir``.
 
+    The leaderboard folder is checked (and created) first, so that a bad one fails before
+    any system runs."""
+    prepare_out_dir(leaderboard_dir)
     results = []
     for name in systems:
         res = run(RunOptions(system=name, benchmark=benchmark, out=runs_dir, workers=workers,

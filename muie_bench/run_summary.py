@@ -1,11 +1,11 @@
-"""Rich tables that the CLI prints for runs, scores and comparisons."""
+"""What the CLI prints for runs and comparisons (lines, rich tables), and the exit status of a run
+with failed instances. The leaderboard's tables are in :mod:`muie_bench.leaderboard.render_terminal`."""
 
 from __future__ import annotations
 
 from rich.table import Table
 
 from muie_bench.compare import CompareResult
-from muie_bench.leaderboard import Leaderboard, column_header, overall_header, overall_rows, table_rows
 from muie_bench.paper_sets import COLUMN_TITLES
 from muie_bench.runner import RunResult
 
@@ -60,23 +60,3 @@ def compare_table(res: CompareResult) -> Table:
                   "–" if r.a is None else f"{r.a:.1f}", "–" if r.b is None else f"{r.b:.1f}",
                   f"{r.diff:+.1f}", f"{r.p_value:.3f}{star}", str(r.paired))
     return t
-
-
-def leaderboard_tables(lb: Leaderboard) -> list[Table]:
-    """The leaderboard's tables for a terminal: values without CIs (the files have them)."""
-    out = []
-    for g in lb.groups:
-        for title, sets in [*g.tables(), ("Overall", [])]:
-            if title == "Overall":
-                header, rows = overall_header(g), overall_rows(g, with_ci=False)
-            else:
-                header = ["system"] + [column_header(s, m) for s in sets for m in s.columns]
-                rows = table_rows(g, sets, with_ci=False)
-            t = Table(title=f"{g.title}: {title}", title_justify="left")
-            for i, h in enumerate(header):
-                t.add_column(h.replace(" ", "\n", 1) if i else h,
-                             justify="left" if i == 0 else "right")
-            for r in rows:
-                t.add_row(*r)
-            out.append(t)
-    return out

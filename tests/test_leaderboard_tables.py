@@ -71,8 +71,9 @@ def _md_table(section: str, title: str) -> list[list[str]]:
 
 
 def test_reported_rows_verbatim_in_the_paper_layout(tmp_path: Path) -> None:
+    (tmp_path / "no-runs").mkdir()
     res = write_leaderboard(tmp_path / "no-runs", tmp_path / "lb", plots=False)
-    md = res["markdown"]
+    md = res.markdown
     section = _md_section(md, f"## {REPORTED_LABEL}")
     for title, lines in ISSUE.items():
         rows = _md_table(section, title)
@@ -100,7 +101,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, tiny_dir: Path) -> Path:
 
 def test_measured_rows_and_reported_rows_in_separate_tables(runs: Path, tmp_path: Path) -> None:
     res = write_leaderboard(runs, tmp_path / "lb")
-    md = res["markdown"]
+    md = res.markdown
     measured = _md_section(md, "## Measured on tiny 1")
     assert REPORTED_LABEL not in measured
     table = {row[0]: row[1:] for row in _md_table(measured, "T+I and I")}
@@ -145,7 +146,7 @@ def test_benchmarks_never_mixed_and_incomplete_flagged(
     assert flagged["oracle"] == []
     assert flagged["empty"] and flagged["empty"][0].startswith("incomplete: interrupted, 10/28")
     assert res.record.benchmark["name"] == "tiny-x2"
-    md = write_leaderboard(runs, tmp_path / "lb", plots=False)["markdown"]
+    md = write_leaderboard(runs, tmp_path / "lb", plots=False).markdown
     assert "| empty ⚠ |" in md and "incomplete: interrupted, 10/28 predicted" in md
 
 
