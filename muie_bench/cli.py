@@ -302,7 +302,7 @@ def report(
 
 # ============================================================== bundled benchmark (datagen)
 
-data_app = typer.Typer(help="Build and preview the bundled benchmark muie-synth.",
+data_app = typer.Typer(help="Build muie-synth; import, speak, assemble and export real data.",
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
@@ -343,6 +343,37 @@ def data_preview(
     chosen = [s.strip() for s in sets.split(",") if s.strip()] if sets else None
     path = write_preview(benchmark, out, sets=chosen, per_set=per_set, palette=palette)
     console.print(f"wrote {path}", markup=False, highlight=False)
+
+
+@data_app.command("import")
+def data_import(
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="twitter2017, mnre, m2e2, vrd, swig, "
+                                       "vidsitu, ace05 or re-tacred")],
+    srcs: Annotated[list[Path], typer.Argument(metavar="SRC...", help="the source files")],
+    out: Annotated[Path, typer.Option("--out", help="benchmark directory to write")],
+    media: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--media", help="folder of the source's images or videos"),
+    ] = None,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="convert the rest when records are malformed")
+    ] = False,
+    set_id: Annotated[
+        Optional[str], typer.Option("--set", help="set id (default per format)")  # noqa: UP045
+    ] = None,
+    name: Annotated[Optional[str], typer.Option(help="benchmark name")] = None,  # noqa: UP045
+) -> None:
+    """Convert a source dataset of the paper into a validated benchmark directory."""
+    from muie_bench.sources import import_dataset
+
+    r = import_dataset(fmt, srcs, out, media=media, skip_bad=skip_bad, set_id=set_id, name=name)
+    for p in r.skipped:
+        err_console.print(f"skipped: {p}", markup=False)
+    for note in r.notes:
+        err_console.print(f"note: {note}", markup=False)
+    counts = ", ".join(f"{k}: {v}" for k, v in r.counts.items())
+    console.print(f"wrote {r.out} ({counts}; {len(r.skipped)} malformed record(s) skipped); valid",
+                  markup=False, highlight=False)
 
 
 # ============================================================== MLLM systems (reamo, openai-chat)
