@@ -72,13 +72,14 @@ def _short(v: Any) -> str:
 
 
 def token_range(rec: dict[str, Any], n_tokens: int, where: str, start_key: str = "start",
-                end_key: str = "end", inclusive: bool = False) -> tuple[int, int]:
-    """``[start, end)`` token offsets; ``inclusive`` reads an end-inclusive end (TACRED)."""
+                end_key: str = "end", inclusive: bool = False, fld: str | None = None) -> tuple[int, int]:
+    """``[start, end)`` token offsets; ``inclusive`` reads an end-inclusive end (TACRED).
+    ``fld`` names the field in a problem (default: ``where.start_key``)."""
     s = need(rec, start_key, int, where)
     e = need(rec, end_key, int, where) + (1 if inclusive else 0)
     if not 0 <= s < e <= n_tokens:
         shown = e - 1 if inclusive else e
-        raise BadRecord(f"{where}.{start_key}" if where else start_key,
+        raise BadRecord(fld or (f"{where}.{start_key}" if where else start_key),
                         f"token range [{s}, {shown}{']' if inclusive else ')'} is not inside the "
                         f"{n_tokens} tokens")
     return s, e

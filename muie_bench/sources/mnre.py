@@ -44,7 +44,7 @@ def _pair_side(rec: dict[str, Any], key: str, tokens: list[str]) -> tuple[int, i
     pos = need(side, "pos", list, key)
     if len(pos) != 2 or not all(isinstance(x, int) and not isinstance(x, bool) for x in pos):
         raise BadRecord(f"{key}.pos", f"expected [start, end] token offsets, got {pos!r}")
-    s, e = token_range({"start": pos[0], "end": pos[1]}, len(tokens), f"{key}.pos")
+    s, e = token_range({"start": pos[0], "end": pos[1]}, len(tokens), "", fld=f"{key}.pos")
     got = " ".join(tokens[s:e])
     if not same_surface(got, name):
         raise BadRecord(f"{key}.name", f"{name!r} is not tokens[{s}:{e}] = {got!r} (offsets are end "

@@ -1,0 +1,103 @@
+"""The converters on the real samples of the source datasets (run only where they exist).
+
+The samples are the first records of the real files (``$MUIE_REALDATA``, default
+``<repo>/../shared/realdata``); the datasets' images are not in them, so the tests draw
+stand-in images of the right names (and, for VRD, of the sizes in the image metadata; for
+M2E2 large enough for every box) and check that the import succeeds and validates.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from muie_bench.benchmark import validate_benchmark
+from muie_bench.sources import import_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL = Path(os.environ.get("MUIE_REALDATA", ROOT.parent / "shared" / "realdata"))
+
+pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"no real samples at {REAL}")
+
+
+def _standin(folder: Path, name: str, w: int = 64, h: int = 48) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (w, h), (128, 128, 128)).save(folder / name)
+
+
+def test_twitter2017_real_sample(tmp_path: Path) -> None:
+    srcs = [REAL / "twitter2017" / "test_head40.txt", REAL / "twitter2017" / "train_head10.txt"]
+    b_tags = 0
+    for p in srcs:
+        for line in p.read_text(encoding="utf-8").splitlines():
+            if line.startswith("IMGID:"):
+                _standin(tmp_path / "img", line[6:].strip() + ".jpg")
+            b_tags += line.endswith("\tB-PER") + line.endswith("\tB-ORG") + line.endswith(
+                "\tB-LOC") + line.endswith("\tB-MISC")
+    r = import_dataset("twitter2017", srcs, tmp_path / "out", media=tmp_path / "img")
+    bench = validate_benchmark(tmp_path / "out")
+    assert r.counts == {"ti-ner": 50} and r.skipped == []
+    assert sum(len(i.gold.entities) for i in bench.instances) == b_tags
+    first = bench.instances[0]
+    assert first.text is not None and first.text.startswith("Citifield Fan View : RT @ jehnnybgoode")
+    assert [(m.type, m.text) for m in first.gold.entities] == [
+        ("LOC", "Citifield"), ("PER", "jehnnybgoode"), ("ORG", "NewYorkMets")]
+
+
+def test_mnre_real_sample(tmp_path: Path) -> None:
+    srcs = [REAL / "mnre" / "mnre_test_head30.txt", REAL / "mnre" / "mnre_train_head10.txt"]
+    n_rel = 0
+    for p in srcs:
+        for line in p.read_text(encoding="utf-8").splitlines():
+            rec = ast.literal_eval(line)
+            _standin(tmp_path / "img", rec["img_id"])
+            n_rel += rec["relation"] != "None"
+    r = import_dataset("mnre", srcs, tmp_path / "out", media=tmp_path / "img")
+    bench = validate_benchmark(tmp_path / "out")
+    assert r.skipped == [] and r.counts["ti-re"] == len(bench.instances) > 0
+    assert sum(len(i.gold.relations) for i in bench.instances) == n_rel
+    assert sum(i.meta["pairs"] for i in bench.instances) == 40  # every line is one pair
+
+
+def test_vrd_real_sample(tmp_path: Path) -> None:
+    d = REAL / "vrd"
+    sizes = json.loads((d / "test_image_metadata_first6.json").read_text())
+    for name, wh in sizes.items():
+        _standin(tmp_path / "img", name, wh["width"], wh["height"])
+    anns = json.loads((d / "annotations_test_first6.json").read_text())
+    srcs = [d / "annotations_test_first6.json", d / "objects.json", d / "predicates.json"]
+    r = import_dataset("vrd", srcs, tmp_path / "out", media=tmp_path / "img")
+    bench = validate_benchmark(tmp_path / "out")
+    assert r.counts == {"i-re": 6} and r.skipped == []
+    first = bench.instances[0]
+    rel = first.gold.relations[0]
+    assert (first.gold.entity(rel.head).type, rel.type, first.gold.entity(rel.tail).type) == ("clock", "on", "post")
+    assert sum(len(i.gold.relations) for i in bench.instances) <= sum(len(v) for v in anns.values())
+    assert bench.manifest.set("i-re").grounding == "box"
+
+
+def test_m2e2_real_sample(tmp_path: Path) -> None:
+    d = REAL / "m2e2"
+    for f in ("image_multimedia_event_sample4.json", "image_only_event_first2.json"):
+        for name, rec in json.loads((d / f).read_text()).items():
+            boxes = [b for bs in rec["role"].values() for b in bs]
+            _standin(tmp_path / "img", name + ".jpg", max(b[3] for b in boxes) + 1, max(b[4] for b in boxes) + 1)
+    srcs = [d / "text_multimedia_event_first1.json", d / "image_multimedia_event_sample4.json",
+            d / "crossmedia_coref_head10.txt"]
+    r = import_dataset("m2e2", srcs, tmp_path / "out", media=tmp_path / "img")
+    bench = validate_benchmark(tmp_path / "out")
+    # the sample holds the text of the first coreference line only
+    assert r.counts == {"ti-ee": 1} and r.skipped == []
+    assert r.notes == ["9 coreference line(s) name a sentence or image record that is not among the "
+                       "inputs (or was malformed): left out"]
+    (inst,) = bench.instances
+    (ev,) = inst.gold.events
+    roles = {a.role: inst.gold.entity(a.mention) for a in ev.arguments}
+    assert (roles["Person"].text, roles["Agent"].text) == ("man", "officers")
+    assert roles["Person"].image_mask is not None and roles["Agent"].image_mask is not None
+    assert ev.trigger.text == "custody" and ev.trigger.image_mask is not None
