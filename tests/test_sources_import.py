@@ -318,3 +318,217 @@ def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
         import_dataset("conll", [tmp_path / "x"], tmp_path / "out")
     with pytest.raises(UserError, match="no such file"):
         import_dataset("mnre", [tmp_path / "x"], tmp_path / "out")
+
+
+# --------------------------------------------------------------------------- swig
+
+SPACE = {
+    "verbs": {"catching": {"framenet": "Getting", "abstract": "an AGENT catches a CAUGHTITEM with a TOOL at a PLACE",
+                           "def": "capture a sought out item", "order": ["agent", "caughtitem", "tool", "place"],
+                           "roles": {"agent": {}, "caughtitem": {}, "tool": {}, "place": {}}}},
+    "nouns": {"n00017222": {"gloss": ["plant", "flora"], "def": "..."},
+              "n02190166": {"gloss": ["fly"], "def": "..."},
+              "n05282433": {"gloss": ["hand"], "def": "..."},
+              "n10787470": {"gloss": ["woman"], "def": "..."}},
+}
+
+
+def _swig(tmp_path: Path, rec: dict[str, Any]) -> list[Path]:
+    (tmp_path / "imsitu_space.json").write_text(json.dumps(SPACE))
+    (tmp_path / "test.json").write_text(json.dumps({"catching_175.jpg": rec}))
+    img(tmp_path / "img", "catching_175.jpg", w=91, h=51)
+    return [tmp_path / "test.json", tmp_path / "imsitu_space.json"]
+
+
+SWIG_REC = {
+    "verb": "catching", "height": 51, "width": 91,
+    "bb": {"tool": [-1, -1, -1, -1], "caughtitem": [44, 16, 67, 31], "place": [-1, -1, -1, -1],
+           "agent": [27, 11, 90, 38]},
+    "frames": [{"tool": "n05282433", "caughtitem": "n02190166", "place": "", "agent": "n10787470"},
+               {"tool": "n05282433", "caughtitem": "n02190166", "place": "", "agent": "n00017222"},
+               {"tool": "", "caughtitem": "n02190166", "place": "n00017222", "agent": "n10787470"}],
+}
+
+
+def test_swig_verb_roles_boxes(tmp_path: Path) -> None:
+    r = import_dataset("swig", _swig(tmp_path, SWIG_REC), tmp_path / "out", media=tmp_path / "img")
+    assert r.counts == {"i-ee": 1}
+    bench = validate_benchmark(tmp_path / "out")
+    (inst,) = bench.instances
+    (ev,) = inst.gold.events
+    assert ev.type == "catching" and ev.trigger.text == "catching"
+    args = {a.role: inst.gold.entity(a.mention) for a in ev.arguments}
+    # majority noun of the three frames; a role whose majority is '' (place) has no argument
+    assert {k: m.text for k, m in args.items()} == {"agent": "woman", "caughtitem": "fly", "tool": "hand"}
+    assert np.array_equal(decode(args["agent"].image_mask), box(51, 91, 27, 11, 90, 38))
+    assert args["tool"].image_mask is None  # [-1, -1, -1, -1]: not grounded
+    assert np.array_equal(decode(ev.trigger.image_mask), box(51, 91, 27, 11, 90, 38) | box(51, 91, 44, 16, 67, 31))
+    spec = bench.manifest.set("i-ee")
+    assert spec.grounding == "box" and spec.event_types == {"catching": ["agent", "caughtitem", "tool", "place"]}
+
+
+def test_swig_malformed_records(tmp_path: Path) -> None:
+    bad = json.loads(json.dumps(SWIG_REC))
+    bad["bb"]["agent"] = [90, 11, 27, 38]
+    srcs = _swig(tmp_path, bad)
+    with pytest.raises(ValidationProblems) as ei:
+        import_dataset("swig", srcs, tmp_path / "out", media=tmp_path / "img")
+    assert ei.value.problems == [f"{srcs[0]}:1: ['catching_175.jpg'].bb.agent: box [90, 11, 27, 38] has x2 <= x1 or y2 <= y1"]
+    wrong_size = {**SWIG_REC, "height": 512}
+    srcs = _swig(tmp_path, wrong_size)
+    with pytest.raises(ValidationProblems, match=r"height: the record says 91x512 but the image is 91x51"):
+        import_dataset("swig", srcs, tmp_path / "out", media=tmp_path / "img")
+    with pytest.raises(UserError, match="imsitu_space.json"):
+        import_dataset("swig", srcs[:1], tmp_path / "out", media=tmp_path / "img")
+
+
+# --------------------------------------------------------------------------- vidsitu
+
+
+def mp4(path: Path, w: int = 32, h: int = 24, n: int = 4) -> None:
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        for _ in range(n):
+            for p in s.encode(av.VideoFrame.from_ndarray(np.full((h, w, 3), 90, np.uint8), format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+
+
+def _ev(seg: str, verb: str, args: dict[str, str], rel: str | None = None) -> dict[str, Any]:
+    e = {"vid_uid": "v_abc", "vid_seg_int": seg, "Verb": verb.split(".")[0], "VerbID": verb,
+         "Arg_List": {k: str(i) for i, k in enumerate(args)}, "Args": args}
+    if rel:
+        e["EvRel"] = rel
+    return e
+
+
+SEG = "v_abc_seg_10_20"
+CLIP = {f"Ev{i}": _ev(SEG, "drive.01" if i < 3 else "look.01",
+                      {"Arg0 (driver)": "man in a white shirt", "Arg1 (vehicle)": "the car",
+                       "Scene of the Event": "on a road", "ArgM (manner)": "quickly"},
+                      None if i == 3 else "Causes") for i in range(1, 6)}
+
+
+def test_vidsitu_events_without_tracks(tmp_path: Path) -> None:
+    src = tmp_path / "vsann_valid_lb.json"
+    src.write_text(json.dumps([[CLIP, CLIP]]))  # validation: one list of annotators per clip
+    mp4(tmp_path / "vid" / f"{SEG}.mp4")
+    r = import_dataset("vidsitu", [src], tmp_path / "out", media=tmp_path / "vid")
+    assert r.counts == {"v-ee": 1}
+    bench = validate_benchmark(tmp_path / "out")
+    (inst,) = bench.instances
+    assert [e.type for e in inst.gold.events] == ["drive.01", "drive.01", "look.01", "look.01", "look.01"]
+    ev = inst.gold.events[0]
+    assert ev.trigger.text == "drive"
+    assert [(a.role, inst.gold.entity(a.mention).text) for a in ev.arguments] == [
+        ("Arg0", "man in a white shirt"), ("Arg1", "the car"), ("AScn", "on a road"), ("AMnr", "quickly")]
+    assert all(not m.grounded_modalities() for m in inst.gold.mentions())
+    spec = bench.manifest.set("v-ee")
+    assert spec.grounding == "none" and "no tracks" in spec.description
+
+
+def test_vidsitu_malformed_records(tmp_path: Path) -> None:
+    bad = json.loads(json.dumps(CLIP))
+    bad["Ev2"]["Args"] = {"ArgM (weather)": "rain"}
+    missing = {k: v for k, v in CLIP.items() if k != "Ev4"}
+    src = tmp_path / "vsann_train_lb.json"
+    src.write_text(json.dumps([CLIP, bad, missing], indent=1))
+    mp4(tmp_path / "vid" / f"{SEG}.mp4")
+    with pytest.raises(ValidationProblems) as ei:
+        import_dataset("vidsitu", [src], tmp_path / "out", media=tmp_path / "vid")
+    lines = src.read_text().splitlines()
+    second = 1 + next(i for i, x in enumerate(lines) if i > 1 and x == " {")
+    assert ei.value.problems[0] == f"{src}:{second}: [1].Ev2.Args: unknown argument name 'ArgM (weather)'"
+    assert ei.value.problems[1].endswith(": [2].Ev4: missing")
+    assert import_dataset("vidsitu", [src], tmp_path / "out", media=tmp_path / "vid", skip_bad=True).counts == {"v-ee": 1}
+
+
+# --------------------------------------------------------------------------- ace05
+
+ACE = [{
+    "words": ["Jane", "Doe", "of", "Acme", "Corp.", "died", "in", "Paris", "on", "Monday", "."],
+    "lemma": [], "pos-tags": [], "chunk": [], "conll-head": [], "penn-treebank": "", "stanford-colcc": [],
+    "golden-entity-mentions": [
+        {"id": "EM 0-1", "text": "Jane Doe", "start": 0, "end": 2, "entity-type": "PER:Individual", "phrase-type": "NAM"},
+        {"id": "EM 0-2", "text": "Acme Corp.", "start": 3, "end": 5, "entity-type": "ORG:Commercial", "phrase-type": "NAM"},
+        {"id": "EM 0-3", "text": "Paris", "start": 7, "end": 8, "entity-type": "GPE:Population-Center", "phrase-type": "NAM"},
+        {"id": "EM 0-4", "text": "Monday", "start": 9, "end": 10, "entity-type": "TIM:time", "phrase-type": "TIM"},
+    ],
+    "golden-event-mentions": [{"id": "SM 0-1", "event_type": "Life:Die", "trigger": {"start": 5, "end": 6, "text": "died"},
+                               "arguments": [{"role": "Victim", "start": 0, "end": 2, "text": "Jane Doe", "entity-type": "PER:Individual"}]}],
+}]
+
+
+def test_ace05_jmee_to_t_ner(tmp_path: Path) -> None:
+    src = tmp_path / "test.json"
+    src.write_text(json.dumps(ACE, indent=2))
+    r = import_dataset("ace05", [src], tmp_path / "out")
+    assert r.counts == {"t-ner": 1}
+    (inst,) = validate_benchmark(tmp_path / "out").instances
+    assert inst.text == "Jane Doe of Acme Corp. died in Paris on Monday ."
+    assert [(m.type, m.text, m.span) for m in inst.gold.entities] == [
+        ("PER", "Jane Doe", (0, 8)), ("ORG", "Acme Corp.", (12, 22)), ("GPE", "Paris", (31, 36))]
+    assert inst.meta["dropped"] == 1  # the time mention
+
+
+def test_ace05_malformed_records(tmp_path: Path) -> None:
+    bad = json.loads(json.dumps(ACE[0]))
+    bad["golden-entity-mentions"][0]["end"] = 3  # 'Jane Doe of' != 'Jane Doe'
+    src = tmp_path / "test.json"
+    src.write_text(json.dumps([ACE[0], bad, {"words": []}], indent=2))
+    with pytest.raises(ValidationProblems) as ei:
+        import_dataset("ace05", [src], tmp_path / "out")
+    n2 = 1 + src.read_text().splitlines().index("  {", 2)
+    assert ei.value.problems[0] == (f"{src}:{n2}: golden-entity-mentions[0].text: 'Jane Doe' is not words[0:3] = "
+                                    "'Jane Doe of' (offsets are end exclusive)")
+    assert ei.value.problems[1].endswith(": words: expected a non-empty list of tokens")
+
+
+# --------------------------------------------------------------------------- re-tacred
+
+
+def tacred(rid: str, tokens: list[str], s: tuple[int, int], o: tuple[int, int], st: str, ot: str,
+           rel: str = "per:title") -> dict[str, Any]:
+    return {"id": rid, "docid": "APW_ENG_1", "relation": rel, "token": tokens,
+            "subj_start": s[0], "subj_end": s[1], "obj_start": o[0], "obj_end": o[1],  # END INCLUSIVE
+            "subj_type": st, "obj_type": ot, "stanford_pos": [], "stanford_ner": [], "stanford_head": [],
+            "stanford_deprel": []}
+
+
+TOK = ["Jane", "Doe", "-LRB-", "chief", "executive", "-RRB-", "joined", "Acme", "Corp", "."]
+
+
+def test_retacred_patch_end_inclusive_grouping(tmp_path: Path) -> None:
+    data = [tacred("a1", TOK, (0, 1), (3, 4), "PERSON", "TITLE", "per:title"),
+            tacred("a2", TOK, (0, 1), (7, 8), "PERSON", "ORGANIZATION", "no_relation"),
+            tacred("a3", TOK, (7, 8), (0, 1), "ORGANIZATION", "PERSON", "org:top_members/employees")]
+    (tmp_path / "test.json").write_text(json.dumps(data))
+    # the patch relabels a2 and prunes a3 (absent)
+    (tmp_path / "test_id2label.json").write_text(json.dumps({"a1": "per:title", "a2": "per:employee_of"}))
+    r = import_dataset("re-tacred", [tmp_path / "test.json", tmp_path / "test_id2label.json"], tmp_path / "out")
+    assert r.counts == {"t-re": 1}
+    assert r.notes == ["1 TACRED instance(s) not in the patch: pruned, as apply_patch.py does"]
+    (inst,) = validate_benchmark(tmp_path / "out").instances
+    assert inst.text == "Jane Doe ( chief executive ) joined Acme Corp ."
+    assert [(m.type, m.text) for m in inst.gold.entities] == [
+        ("PERSON", "Jane Doe"), ("TITLE", "chief executive"), ("ORGANIZATION", "Acme Corp")]
+    assert [(x.type, x.head, x.tail) for x in inst.gold.relations] == [("per:title", "e0", "e1"),
+                                                                       ("per:employee_of", "e0", "e2")]
+
+
+def test_retacred_malformed_records(tmp_path: Path) -> None:
+    data = [tacred("a1", TOK, (0, 1), (3, 4), "PERSON", "TITLE"), tacred("a2", TOK, (0, 1), (7, 10), "PERSON", "ORG")]
+    (tmp_path / "test.json").write_text(json.dumps(data, indent=1))
+    (tmp_path / "p.json").write_text(json.dumps({"a1": "per:title", "a2": "per:title"}))
+    with pytest.raises(ValidationProblems) as ei:
+        import_dataset("re-tacred", [tmp_path / "test.json", tmp_path / "p.json"], tmp_path / "out")
+    n2 = 1 + (tmp_path / "test.json").read_text().splitlines().index(" {", 2)
+    assert ei.value.problems == [f"{tmp_path / 'test.json'}:{n2}: [1].obj_start: token range [7, 10] is not inside "
+                                 "the 10 tokens"]
+    with pytest.raises(UserError, match="no Re-TACRED patch"):
+        import_dataset("re-tacred", [tmp_path / "test.json"], tmp_path / "out")

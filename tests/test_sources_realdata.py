@@ -101,3 +101,21 @@ def test_m2e2_real_sample(tmp_path: Path) -> None:
     assert (roles["Person"].text, roles["Agent"].text) == ("man", "officers")
     assert roles["Person"].image_mask is not None and roles["Agent"].image_mask is not None
     assert ev.trigger.text == "custody" and ev.trigger.image_mask is not None
+
+
+def test_retacred_real_patch(tmp_path: Path) -> None:
+    """The real patch file with TACRED-format records (TACRED's text is LDC-licensed: the
+    records are made up) carrying its first ids and one id it does not have."""
+    patch_path = REAL / "re-tacred" / "test_id2label_first40.json"
+    patch = json.loads(patch_path.read_text())
+    tok = ["Jane", "Doe", ",", "42", ",", "joined", "Acme", "."]
+    data = [{"id": rid, "docid": f"D{k}", "relation": "no_relation", "token": tok, "subj_start": 0, "subj_end": 1,
+             "obj_start": 6, "obj_end": 6, "subj_type": "PERSON", "obj_type": "ORGANIZATION"}
+            for k, rid in enumerate([*list(patch)[:10], "0000000000000000beef"])]
+    (tmp_path / "test.json").write_text(json.dumps(data))
+    r = import_dataset("re-tacred", [tmp_path / "test.json", patch_path], tmp_path / "out")
+    bench = validate_benchmark(tmp_path / "out")
+    assert r.counts == {"t-re": 10} and len(r.notes) == 1
+    labels = [patch[rid] for rid in list(patch)[:10]]
+    got = [i.gold.relations[0].type if i.gold.relations else "no_relation" for i in bench.instances]
+    assert got == labels
