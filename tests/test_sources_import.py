@@ -378,7 +378,7 @@ def test_swig_malformed_records(tmp_path: Path) -> None:
     srcs = _swig(tmp_path, wrong_size)
     with pytest.raises(ValidationProblems, match=r"height: the record says 91x512 but the image is 91x51"):
         import_dataset("swig", srcs, tmp_path / "out", media=tmp_path / "img")
-    with pytest.raises(UserError, match="imsitu_space.json"):
+    with pytest.raises(UserError, match=r"imsitu_space\.json"):
         import_dataset("swig", srcs[:1], tmp_path / "out", media=tmp_path / "img")
 
 
