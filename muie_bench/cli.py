@@ -376,6 +376,28 @@ def data_import(
                   markup=False, highlight=False)
 
 
+@data_app.command("speak")
+def data_speak(
+    src: Annotated[str, typer.Argument(help="benchmark with text or text+image sets")],
+    out: Annotated[Path, typer.Option("--out", help="benchmark directory to write")],
+    as_: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--as", help="comma-separated targets: A,T+A (text sets), I+A,T+I+A (text+image)"),
+    ] = None,
+    sets: Annotated[Optional[str], typer.Option(help="comma-separated input set ids")] = None,  # noqa: UP045
+    seed: Annotated[int, typer.Option(help="voice / speed / noise seed")] = 0,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Spoken versions of text (or text+image) sets, made as muie-synth makes its speech sets."""
+    from muie_bench.sources.speak import speak_benchmark
+
+    r = speak_benchmark(src, out, targets=_csv_list(as_), sets=_csv_list(sets), seed=seed,
+                        workers=workers)
+    counts = ", ".join(f"{k}: {v}" for k, v in r.counts.items())
+    console.print(f"wrote {r.out} ({counts}; {r.unlocated} mention(s) without a spoken word); valid",
+                  markup=False, highlight=False)
+
+
 # ============================================================== MLLM systems (reamo, openai-chat)
 
 
