@@ -398,6 +398,22 @@ def data_speak(
                   markup=False, highlight=False)
 
 
+@data_app.command("export")
+def data_export(
+    src: Annotated[str, typer.Argument(help="benchmark directory or known benchmark name")],
+    out: Annotated[Path, typer.Option("--out", help="directory to save the dataset to")],
+    fmt: Annotated[str, typer.Option("--format", help="hf (Hugging Face datasets)")] = "hf",
+) -> None:
+    """Export a benchmark as a Hugging Face `datasets` dataset (save_to_disk)."""
+    from muie_bench.sources.hf import export_hf
+
+    if fmt != "hf":
+        raise UserError(f"--format: {fmt!r} is not supported (hf)")
+    n = export_hf(src, out)
+    console.print(f"wrote {out} ({n} rows; load it with datasets.load_from_disk, or pass the "
+                  f"directory to any muie-bench command)", markup=False, highlight=False)
+
+
 # ============================================================== MLLM systems (reamo, openai-chat)
 
 
