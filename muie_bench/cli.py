@@ -414,6 +414,28 @@ def data_export(
                   f"directory to any muie-bench command)", markup=False, highlight=False)
 
 
+@data_app.command("assemble")
+def data_assemble(
+    srcs: Annotated[list[str], typer.Argument(metavar="BENCHMARK...", help="imported / spoken benchmarks")],
+    out: Annotated[Path, typer.Option("--out", help="benchmark directory to write")],
+    per_set: Annotated[int, typer.Option("--per-set", help="instances drawn per paper set")] = 200,
+    seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+    name: Annotated[str, typer.Option(help="benchmark name")] = "muie-real",
+) -> None:
+    """Sample a benchmark in the paper's 15-set layout from imported sets."""
+    from muie_bench.sources.assemble import assemble
+
+    r = assemble(list(srcs), out, per_set=per_set, seed=seed, name=name)
+    counts = ", ".join(f"{k}: {v}" for k, v in r.counts.items())
+    console.print(f"wrote {r.out} ({counts}); valid", markup=False, highlight=False)
+    if r.short:
+        short = ", ".join(f"{k} ({v})" for k, v in r.short.items())
+        console.print(f"fewer than --per-set available: {short}", markup=False, highlight=False)
+    if r.missing:
+        console.print(f"missing paper sets (no input has their modalities and task): {', '.join(r.missing)}",
+                      markup=False, highlight=False)
+
+
 # ============================================================== MLLM systems (reamo, openai-chat)
 
 
