@@ -119,3 +119,24 @@ def test_retacred_real_patch(tmp_path: Path) -> None:
     labels = [patch[rid] for rid in list(patch)[:10]]
     got = [i.gold.relations[0].type if i.gold.relations else "no_relation" for i in bench.instances]
     assert got == labels
+
+
+def test_ace05_converter_on_the_real_jmee_layout(tmp_path: Path) -> None:
+    """ACE 2005 is LDC-licensed; M2E2's text record is a public record in the same JMEE layout."""
+    src = REAL / "m2e2" / "text_multimedia_event_first1.json"
+    r = import_dataset("ace05", [src], tmp_path / "out")
+    bench = validate_benchmark(tmp_path / "out")
+    (inst,) = bench.instances
+    rec = json.loads(src.read_text())[0]
+    assert r.counts == {"t-ner": 1} and inst.text == " ".join(rec["words"])
+    assert sorted((m.type, m.text) for m in inst.gold.entities) == sorted(
+        (m["entity-type"], m["text"]) for m in rec["golden-entity-mentions"])
+
+
+def test_swig_fixture_uses_real_role_and_verb_names() -> None:
+    from tests.test_sources_import import SPACE, SWIG_REC
+
+    roles = set((REAL / "imsitu" / "swig_role_indices.txt").read_text().split("\n"))
+    verbs = set((REAL / "imsitu" / "swig_verb_indices.txt").read_text().split("\n"))
+    assert SWIG_REC["verb"] in verbs and set(SWIG_REC["bb"]) <= roles
+    assert set(SPACE["verbs"]["catching"]["order"]) <= roles
