@@ -186,7 +186,13 @@ def _modality_match(combo: frozenset[str], mods: list[Any]) -> bool:
 
 
 def resolve_benchmark_path(name_or_path: str | Path) -> Path:
-    """A directory path, or the name of a known benchmark."""
+    """A directory path, the name of a known benchmark, or a Hugging Face dataset (a saved
+    dataset directory or a hub name, materialised into the cache as a benchmark directory)."""
+    from muie_bench.sources.hf import hf_benchmark_path
+
+    hf = hf_benchmark_path(name_or_path)
+    if hf is not None:
+        return hf
     p = Path(name_or_path)
     if (p / MANIFEST).is_file():
         return p

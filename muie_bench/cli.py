@@ -343,7 +343,7 @@ def export(
 
 # ============================================================== bundled benchmark (datagen)
 
-data_app = typer.Typer(help="Build and preview the bundled benchmark muie-synth.",
+data_app = typer.Typer(help="Build muie-synth; import, speak, assemble and export real data.",
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
@@ -384,6 +384,97 @@ def data_preview(
     chosen = [s.strip() for s in sets.split(",") if s.strip()] if sets else None
     path = write_preview(benchmark, out, sets=chosen, per_set=per_set, palette=palette)
     console.print(f"wrote {path}", markup=False, highlight=False)
+
+
+@data_app.command("import")
+def data_import(
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="twitter2017, mnre, m2e2, vrd, swig, "
+                                       "vidsitu, ace05 or re-tacred")],
+    srcs: Annotated[list[Path], typer.Argument(metavar="SRC...", help="the source files")],
+    out: Annotated[Path, typer.Option("--out", help="benchmark directory to write")],
+    media: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--media", help="folder of the source's images or videos"),
+    ] = None,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="convert the rest when records are malformed")
+    ] = False,
+    set_id: Annotated[
+        Optional[str], typer.Option("--set", help="set id (default per format)")  # noqa: UP045
+    ] = None,
+    name: Annotated[Optional[str], typer.Option(help="benchmark name")] = None,  # noqa: UP045
+) -> None:
+    """Convert a source dataset of the paper into a validated benchmark directory."""
+    from muie_bench.sources import import_dataset
+
+    r = import_dataset(fmt, srcs, out, media=media, skip_bad=skip_bad, set_id=set_id, name=name)
+    for p in r.skipped:
+        err_console.print(f"skipped: {p}", markup=False)
+    for note in r.notes:
+        err_console.print(f"note: {note}", markup=False)
+    counts = ", ".join(f"{k}: {v}" for k, v in r.counts.items())
+    console.print(f"wrote {r.out} ({counts}; {len(r.skipped)} malformed record(s) skipped); valid",
+                  markup=False, highlight=False)
+
+
+@data_app.command("speak")
+def data_speak(
+    src: Annotated[str, typer.Argument(help="benchmark with text or text+image sets")],
+    out: Annotated[Path, typer.Option("--out", help="benchmark directory to write")],
+    as_: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--as", help="comma-separated targets: A,T+A (text sets), I+A,T+I+A (text+image)"),
+    ] = None,
+    sets: Annotated[Optional[str], typer.Option(help="comma-separated input set ids")] = None,  # noqa: UP045
+    seed: Annotated[int, typer.Option(help="voice / speed / noise seed")] = 0,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Spoken versions of text (or text+image) sets, made as muie-synth makes its speech sets."""
+    from muie_bench.sources.speak import speak_benchmark
+
+    r = speak_benchmark(src, out, targets=_csv_list(as_), sets=_csv_list(sets), seed=seed,
+                        workers=workers)
+    counts = ", ".join(f"{k}: {v}" for k, v in r.counts.items())
+    console.print(f"wrote {r.out} ({counts}; {r.unlocated} mention(s) without a spoken word); valid",
+                  markup=False, highlight=False)
+
+
+@data_app.command("export")
+def data_export(
+    src: Annotated[str, typer.Argument(help="benchmark directory or known benchmark name")],
+    out: Annotated[Path, typer.Option("--out", help="directory to save the dataset to")],
+    fmt: Annotated[str, typer.Option("--format", help="hf (Hugging Face datasets)")] = "hf",
+) -> None:
+    """Export a benchmark as a Hugging Face `datasets` dataset (save_to_disk)."""
+    from muie_bench.sources.hf import export_hf
+
+    if fmt != "hf":
+        raise UserError(f"--format: {fmt!r} is not supported (hf)")
+    n = export_hf(src, out)
+    console.print(f"wrote {out} ({n} rows; load it with datasets.load_from_disk, or pass the "
+                  f"directory to any muie-bench command)", markup=False, highlight=False)
+
+
+@data_app.command("assemble")
+def data_assemble(
+    srcs: Annotated[list[str], typer.Argument(metavar="BENCHMARK...", help="imported / spoken benchmarks")],
+    out: Annotated[Path, typer.Option("--out", help="benchmark directory to write")],
+    per_set: Annotated[int, typer.Option("--per-set", help="instances drawn per paper set")] = 200,
+    seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+    name: Annotated[str, typer.Option(help="benchmark name")] = "muie-real",
+) -> None:
+    """Sample a benchmark in the paper's 15-set layout from imported sets."""
+    from muie_bench.sources.assemble import assemble
+
+    r = assemble(list(srcs), out, per_set=per_set, seed=seed, name=name)
+    counts = ", ".join(f"{k}: {v}" for k, v in r.counts.items())
+    console.print(f"wrote {r.out} ({counts}); valid", markup=False, highlight=False)
+    if r.short:
+        short = ", ".join(f"{k} ({v})" for k, v in r.short.items())
+        console.print(f"fewer than --per-set available: {short}", markup=False, highlight=False)
+    if r.missing:
+        console.print(f"missing paper sets (no input has their modalities and task): {', '.join(r.missing)}",
+                      markup=False, highlight=False)
 
 
 # ============================================================== MLLM systems (reamo, openai-chat)

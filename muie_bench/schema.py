@@ -314,6 +314,12 @@ class SetSpec(_Model):
         default_factory=dict, description="event type -> its argument roles"
     )
     count: int = Field(ge=0, description="number of instances in the set")
+    grounding: Literal["mask", "box", "none"] | None = Field(
+        default=None,
+        description="what the image / video groundings are: 'mask' (object pixels), 'box' (box "
+        "masks from a source with boxes only: IoU is box-level), 'none' (the source has no "
+        "spatial grounding); absent: masks",
+    )
 
 
 class Asset(_Model):
