@@ -11,7 +11,7 @@ Runs the preset through the real runner (a fresh run, no scoring) and reads its 
 
 Usage: ``python benchmarks/bench_pipeline.py [--system pipeline-offline] [--benchmark
 muie-synth-mini] [--limit N] [--keep DIR]``. With ``--keep`` the run directory stays there
-(score it later with ``muie_bench.runner.score_run``).
+(score it later with ``muie_bench.run.runner.score_run``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from muie_bench.benchmark import load_benchmark
 from muie_bench.paper_sets import modality_label
-from muie_bench.runner import RunOptions, run
+from muie_bench.run.runner import RunOptions, run
 from muie_bench.schema import Prediction
 
 

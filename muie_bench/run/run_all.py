@@ -1,6 +1,7 @@
-"""The main job (``make run``): run several systems on one benchmark, then the leaderboard.
+"""The ``run-all`` command (``make run``): run several systems on one benchmark, then the
+leaderboard.
 
-Each system is run with :func:`muie_bench.runner.run` (so a second call resumes and is
+Each system is run with :func:`muie_bench.run.runner.run` (so a second call resumes and is
 quick), scored, and the leaderboard is written from every run under the runs folder.
 """
 
@@ -11,16 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from muie_bench.runner import RunOptions, RunResult, run
+from muie_bench.run.runner import RunOptions, RunResult, run
 
 
 @dataclass
-class MainJobResult:
+class RunAllResult:
     runs: list[RunResult]
     leaderboard: dict[str, Any]
 
 
-def main_job(
+def run_all(
     systems: list[str],
     benchmark: str | Path,
     runs_dir: Path,
@@ -29,7 +30,7 @@ def main_job(
     progress: bool = False,
     argv: list[str] | None = None,
     on_run: Callable[[RunResult], None] | None = None,
-) -> MainJobResult:
+) -> RunAllResult:
     """Run (or resume) every system in order, then write the leaderboard of ``runs_dir``."""
     from muie_bench.leaderboard import write_leaderboard
 
@@ -40,4 +41,4 @@ def main_job(
         results.append(res)
         if on_run is not None:
             on_run(res)
-    return MainJobResult(results, write_leaderboard(runs_dir, leaderboard_dir))
+    return RunAllResult(results, write_leaderboard(runs_dir, leaderboard_dir))
