@@ -25,6 +25,7 @@ Errors the operating system reports while writing (a full disk, a read-only fold
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -169,15 +170,37 @@ class RunDir:
         return read_json_file(self.run_json, RunRecord, "run record")
 
     def write_record(self, record: RunRecord) -> None:
-        """Write run.json atomically (temporary file + rename): never half-written."""
+        """Write run.json atomically (temporary file + rename): never half-written.
+
+        On a full disk (ENOSPC) a second copy may not fit; then the file is rewritten in
+        place when it fits in the blocks the present one occupies,
+        so that a run stopped by a full disk can still say ``interrupted``.
+        """
         path = self.run_json
         tmp = path.with_suffix(".json.tmp")
+        data = (record.model_dump_json(indent=2) + "\n").encode("utf-8")
         try:
-            tmp.write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            tmp.write_bytes(data)
             os.replace(tmp, path)
         except OSError as e:
             tmp.unlink(missing_ok=True)
+            if e.errno == errno.ENOSPC and self._rewrite_in_place(data):
+                return
             raise _write_error(path, e) from None
+
+    def _rewrite_in_place(self, data: bytes) -> bool:
+        try:
+            with open(self.run_json, "r+b") as f:
+                st = os.fstat(f.fileno())
+                if len(data) > max(st.st_size, st.st_blocks * 512):  # beyond its allocated blocks
+                    return False
+                f.write(data)
+                f.truncate()
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError:
+            return False
+        return True
 
     def resume_key(self) -> str | None:
         """The ``resume_key`` of run.json read without validating the record (None if unreadable)."""
@@ -429,13 +452,17 @@ class RunsFolder:
                 if not d.name.startswith(".") and RunDir.is_run_dir(d)]
 
     def find(self, resume_key: str) -> RunDir | None:
-        """The most recently started run whose run.json has ``resume_key``."""
+        """The most recently started run whose run.json has ``resume_key``.
+
+        A run.json that is not JSON is a UserError naming it (never silently another run).
+        """
         best: tuple[str, str, RunDir] | None = None
         for rd in self.runs():
             try:
                 rec = json.loads(rd.run_json.read_bytes())
-            except (OSError, ValueError):
-                continue
+            except ValueError:
+                rd.record()  # raises the UserError naming file:line
+                raise
             if not isinstance(rec, dict) or rec.get("resume_key") != resume_key:
                 continue
             cand = (str(rec.get("started", "")), rd.name, rd)

@@ -288,7 +288,7 @@ def _stopped(run_dir: RunDir, record: RunRecord, e: BaseException, predict_s: fl
     record.status = "interrupted" if interrupted else "failed"
     record.ended = _now()
     record.timings["wall_predict"] = round(record.timings.get("wall_predict", 0.0) + predict_s, 4)
-    if not isinstance(e, KeyboardInterrupt):
+    if not interrupted:
         record.errors.append(RunError(id=None, error=f"{type(e).__name__}: {e}"))
     written = _try_write(run_dir, record)
     if isinstance(e, RunWriteError):
