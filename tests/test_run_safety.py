@@ -294,3 +294,14 @@ def test_stale_temporary_directory_is_removed_and_never_listed(tmp_path: Path,
     assert RunsFolder(first.run_dir.parent).runs() == [first.run]
     again = run(RunOptions(system="oracle", benchmark=tiny_dir, out=out, score=False, fresh=True))
     assert not stale.exists() and again.run_dir != first.run_dir
+
+
+def test_find_runs_skips_runs_being_created(tmp_path: Path, tiny_dir: Path) -> None:
+    from muie_bench.run.files import find_runs
+
+    out = tmp_path / "runs"
+    a = run(RunOptions(system="oracle", benchmark=tiny_dir, out=out, score=False))
+    b = run(RunOptions(system="empty", benchmark=tiny_dir, out=out, score=False))
+    shutil.copytree(a.run_dir, a.run_dir.parent / ".new-20000101-000000-abcd-0000")
+    assert find_runs(out) == sorted([a.run, b.run], key=lambda r: r.path)
+    assert find_runs(tmp_path / "nowhere") == []

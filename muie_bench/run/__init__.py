@@ -20,6 +20,7 @@ from .files import (
     RunLock,
     RunsFolder,
     RunWriteError,
+    find_runs,
 )
 from .spec import RunSpec, SelectionSpec
 
@@ -36,4 +37,5 @@ __all__ = [
     "RunWriteError",
     "RunsFolder",
     "SelectionSpec",
+    "find_runs",
 ]

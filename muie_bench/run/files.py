@@ -97,6 +97,22 @@ def read_instance_scores(path: Path) -> list[InstanceScore]:
     return [s for _, s in read_models(path, InstanceScore, "instance score")]
 
 
+def find_runs(root: Path) -> list[RunDir]:
+    """Every run directory under ``root`` at any depth, sorted by path.
+
+    Directories whose name starts with ``.`` (a run being created, ``.new-*``) and what is
+    inside them are not runs.
+    """
+    if not root.is_dir():
+        return []
+    out = []
+    for p in sorted(root.rglob(RUN_JSON)):
+        rel = p.parent.relative_to(root).parts
+        if p.is_file() and not any(part.startswith(".") for part in rel):
+            out.append(RunDir(p.parent))
+    return out
+
+
 @dataclass
 class PredictionScan:
     """What a predictions file holds: per id the line of its last prediction."""
