@@ -41,8 +41,6 @@ from muie_bench.benchmark import (
 )
 from muie_bench.errors import UserError
 from muie_bench.jsonl import read_json_file
-from muie_bench.provenance import git_info, host_info, package_versions, redact_argv
-from muie_bench.run.executors import execute
 from muie_bench.run.files import RunDir, RunsFolder, RunWriteError
 from muie_bench.run.spec import RunSpec, SelectionSpec
 from muie_bench.schema import (
@@ -195,6 +193,8 @@ def run(opts: RunOptions, system: System | None = None) -> RunResult:
         raise UserError("the selection is empty: no instance matches --sets/--modalities/--tasks")
     load_s = time.perf_counter() - t_load
 
+    from muie_bench.provenance import git_info, host_info, package_versions, redact_argv
+
     def new_record(run_id: str) -> RunRecord:
         return RunRecord(
             run_id=run_id,
@@ -224,6 +224,9 @@ def run(opts: RunOptions, system: System | None = None) -> RunResult:
 def _run_locked(opts: RunOptions, system: System, bench: Benchmark, run_dir: RunDir,
                 resumed: bool, load_s: float) -> RunResult:
     """The body of :func:`run` once the run directory is chosen and locked."""
+    from muie_bench.provenance import git_info, host_info, package_versions, redact_argv
+    from muie_bench.run.executors import execute
+
     record = run_dir.record()
     if resumed:
         record.argv = redact_argv(opts.argv)
