@@ -17,7 +17,6 @@ muie-synth-mini] [--limit N] [--keep DIR]``. With ``--keep`` the run directory s
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from collections import defaultdict
@@ -26,7 +25,6 @@ from pathlib import Path
 from muie_bench.benchmark import load_benchmark
 from muie_bench.paper_sets import modality_label
 from muie_bench.run.runner import RunOptions, run
-from muie_bench.schema import Prediction
 
 
 def main() -> None:
@@ -44,9 +42,8 @@ def main() -> None:
         res = run(RunOptions(system=args.system, benchmark=args.benchmark, limit=args.limit,
                              out=out, fresh=True, score=False))
         total_wall = time.perf_counter() - t0
-        preds = [Prediction.model_validate_json(line) for line in
-                 (res.run_dir / "predictions.jsonl").read_text().splitlines() if line.strip()]
-        record = json.loads((res.run_dir / "run.json").read_text())
+        preds = res.run.predictions()
+        record = res.run.record()
         run_dir = res.run_dir
 
     by_mod: dict[str, list[float]] = defaultdict(list)
@@ -57,7 +54,7 @@ def main() -> None:
         for k, v in p.trace.get("timings", {}).items():
             stages[k] += float(v)
     system_s = sum(p.seconds for p in preds)
-    wall = float(record["timings"].get("wall_predict", 0.0))
+    wall = float(record.timings.get("wall_predict", 0.0))
     failed = sum(1 for p in preds if p.error)
 
     print(f"{args.system} on {bench.name}: {len(preds)} instances ({failed} failed), "
