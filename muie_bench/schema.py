@@ -458,26 +458,59 @@ class SystemInfo(_Model):
     components: dict[str, str] = Field(default_factory=dict, description="component versions")
 
 
-class RunRecord(BaseModel):
-    """``run.json``: provenance and status of one run."""
+class BenchmarkRef(_Model):
+    """The benchmark a run was made on."""
 
-    model_config = ConfigDict(extra="allow")
+    name: str
+    version: str
+    sha256: str = Field(description="sha256 of instances.jsonl")
+    path: str = Field(default="", description="absolute path of the benchmark directory")
+
+
+class Selection(_Model):
+    """Which instances a run covers (the filters of ``muie-bench run``)."""
+
+    sets: list[str] | None = None
+    modalities: list[str] | None = None
+    tasks: list[str] | None = None
+    limit: int | None = None
+    instances: int | None = Field(default=None, description="instances selected")
+
+
+class RunCounts(_Model):
+    """Instances of the selection: ``total = done + failed + missing``."""
+
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    missing: int = 0
+
+
+class RunError(_Model):
+    """A failed instance (``id``) or an error that stopped the run (``id`` null)."""
+
+    id: str | None
+    error: str
+
+
+class RunRecord(_Model):
+    """``run.json``: provenance and status of one run."""
 
     schema_version: str = SCHEMA_VERSION
     run_id: str
     argv: list[str] = Field(default_factory=list)
     system: SystemInfo
-    benchmark: dict[str, str] = Field(description="name, version, sha256, path")
-    selection: dict[str, Any] = Field(default_factory=dict)
+    benchmark: BenchmarkRef
+    selection: Selection = Field(default_factory=Selection)
     git: dict[str, Any] = Field(default_factory=dict, description="commit, dirty")
     packages: dict[str, str] = Field(default_factory=dict)
     host: dict[str, Any] = Field(default_factory=dict)
     started: str = ""
     ended: str | None = None
     status: Literal["running", "complete", "interrupted", "failed"] = "running"
-    counts: dict[str, int] = Field(default_factory=dict, description="total, done, failed, missing")
+    counts: RunCounts = Field(default_factory=RunCounts)
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
-    errors: list[dict[str, Any]] = Field(default_factory=list)
+    errors: list[RunError] = Field(default_factory=list)
     resume_key: str = Field(
         default="", description="hash of system fingerprint, benchmark sha256 and selection: "
         "re-running a command with the same key resumes this run"

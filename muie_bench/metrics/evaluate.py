@@ -16,11 +16,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import ValidationError
 
 from muie_bench.errors import UserError
 from muie_bench.schema import (
@@ -55,8 +53,6 @@ if TYPE_CHECKING:
     from muie_bench.benchmark import Benchmark
 
 CI_LEVEL = 0.95
-SCORES_FILE = "scores.json"
-INSTANCE_SCORES_FILE = "instance_scores.jsonl"
 _EMPTY = Annotation()
 
 
@@ -290,66 +286,3 @@ def _check_all_masks(benchmark: Benchmark, preds: dict[str, Prediction]) -> None
                         f"{where}: mention {m.id!r} (mentions[{i}]).{field}.counts: not a valid "
                         f"COCO RLE ({err})"
                     )
-
-
-# --------------------------------------------------------------------------- files
-
-
-def _validation_line(e: ValidationError, where: str) -> str:
-    from muie_bench.benchmark import format_validation_error
-
-    lines = format_validation_error(e, where)
-    more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
-    return lines[0] + more
-
-
-def read_predictions(path: Path) -> list[Prediction]:
-    """Parse ``predictions.jsonl`` (blank lines skipped).
-
-    A malformed line or a repeated id is a UserError ``file:line: field: message``.
-    """
-    if not path.is_file():
-        raise UserError(f"{path}: no such predictions file")
-    out: list[Prediction] = []
-    first_line: dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                p = Prediction.model_validate_json(line)
-            except ValidationError as e:
-                raise UserError(_validation_line(e, f"{path}:{n}")) from None
-            if p.id in first_line:
-                raise UserError(
-                    f"{path}:{n}: id: duplicate prediction id {p.id!r} "
-                    f"(first on line {first_line[p.id]})"
-                )
-            first_line[p.id] = n
-            out.append(p)
-    return out
-
-
-def write_scores(out_dir: Path, scores: Scores, instance_scores: list[InstanceScore]) -> None:
-    """Write ``scores.json`` and ``instance_scores.jsonl`` into ``out_dir`` (created)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / SCORES_FILE).write_text(scores.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    with open(out_dir / INSTANCE_SCORES_FILE, "w", encoding="utf-8") as f:
-        for s in instance_scores:
-            f.write(s.model_dump_json() + "\n")
-
-
-def read_instance_scores(path: Path) -> list[InstanceScore]:
-    """Parse ``instance_scores.jsonl``; a malformed line is a UserError ``file:line: ...``."""
-    if not path.is_file():
-        raise UserError(f"{path}: no such instance scores file")
-    out: list[InstanceScore] = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                out.append(InstanceScore.model_validate_json(line))
-            except ValidationError as e:
-                raise UserError(_validation_line(e, f"{path}:{n}")) from None
-    return out
