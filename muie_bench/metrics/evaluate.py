@@ -14,6 +14,7 @@ modality.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -147,7 +148,8 @@ def aggregate(
     Sets appear in manifest order (only those with instance scores); an instance score
     naming a set that is not in the manifest is a UserError. Macro value = mean over the
     sets that report the metric; its CI comes from the same per-set resamples (stratified
-    bootstrap: resample r of the macro is the mean of resample r of each set).
+    bootstrap: resample r of the macro is the mean of resample r of each set). Means are
+    exactly rounded sums (``math.fsum``) over the count: independent of order and CPU.
     """
     by_set: dict[str, list[InstanceScore]] = {}
     for s in instance_scores:
@@ -205,13 +207,13 @@ def aggregate(
         )
     macro: dict[str, MetricValue] = {}
     for metric, vals in samples.items():
-        mv = MetricValue(value=float(np.mean([v for v, _ in vals])), n=len(vals))
+        mv = MetricValue(value=math.fsum(v for v, _ in vals) / len(vals), n=len(vals))
         arrays = [r for _, r in vals if r is not None]
         if arrays and len(arrays) == len(vals):
-            with np.errstate(all="ignore"):
-                stacked = np.vstack(arrays)
-                ok = ~np.isnan(stacked).any(axis=0)
-                mv.ci_low, mv.ci_high = percentile_ci(stacked[:, ok].mean(axis=0), CI_LEVEL)
+            stacked = np.vstack(arrays)
+            ok = ~np.isnan(stacked).any(axis=0)
+            means = [math.fsum(col) / len(col) for col in stacked[:, ok].T.tolist()]
+            mv.ci_low, mv.ci_high = percentile_ci(np.array(means, dtype=np.float64), CI_LEVEL)
         macro[metric] = mv
     n = len(instance_scores)
     missing = sum(s.missing for s in instance_scores)

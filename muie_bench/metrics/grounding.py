@@ -7,10 +7,14 @@ Per instance and modality, the gold regions ``G`` and predicted regions ``K`` ar
 one-to-one by the Hungarian algorithm maximising the summed IoU; the smaller side is
 padded with empty matches to ``P = max(|G|, |K|)`` that score 0, and the instance value is
 the matched IoU sum divided by ``P`` (:func:`hungarian_mean`).
+
+Every sum of floats here is exactly rounded (``math.fsum``), so no value depends on the
+order of the mentions, on the matching order or on the CPU's SIMD width.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +40,11 @@ def hungarian_mean(iou: FloatMatrix) -> float:
     ``sum of matched IoUs / max(rows, cols)``: unmatched regions on the larger side score 0.
     A 0x0 matrix gives 1.0 (nothing to ground, nothing predicted); 0 rows and k > 0
     columns gives 0.0.
+
+    Exactly invariant to the order of the columns (predicted regions): the columns are
+    put in a canonical (lexicographic) order before matching, and the matched IoUs are
+    summed exactly rounded (``math.fsum``), so tied matchings of equal real sum give the
+    same value too.
     """
     g, k = iou.shape
     p = max(g, k)
@@ -43,9 +52,9 @@ def hungarian_mean(iou: FloatMatrix) -> float:
         return 1.0
     if g == 0 or k == 0:
         return 0.0
-    rows, cols = linear_sum_assignment(iou, maximize=True)
-    total: float = float(iou[rows, cols].sum())
-    return total / int(p)
+    canonical = iou[:, np.lexsort(iou[::-1])]
+    rows, cols = linear_sum_assignment(canonical, maximize=True)
+    return math.fsum(canonical[rows, cols].tolist()) / p
 
 
 # --------------------------------------------------------------------------- image masks
@@ -99,12 +108,13 @@ def track_iou_matrix(gold: Sequence[VideoTrack], pred: Sequence[VideoTrack]) -> 
     A pair's IoU is the mean, over the frames where either track has a mask, of the
     per-frame mask IoU; a frame present on one side only scores 0. Two tracks with no
     frames score 1. Frame indices are compared as they are (fps is not used).
-    Per-frame IoUs are computed once per frame for all pairs present in it.
+    Per-frame IoUs are computed once per frame for all pairs present in it and summed
+    exactly rounded (``math.fsum``) per pair.
     """
     n_g, n_k = len(gold), len(pred)
-    inter = np.zeros((n_g, n_k))
     if n_g == 0 or n_k == 0:
-        return inter
+        return np.zeros((n_g, n_k))
+    parts: dict[tuple[int, int], list[float]] = {}
     by_frame_g: dict[int, list[tuple[int, RLE]]] = {}
     for i, t in enumerate(gold):
         for f, m in t.frames.items():
@@ -117,10 +127,13 @@ def track_iou_matrix(gold: Sequence[VideoTrack], pred: Sequence[VideoTrack]) -> 
         ks = by_frame_k.get(f)
         if not ks:
             continue
-        iou = mask_iou_matrix([m for _, m in gs], [m for _, m in ks])
-        gi = np.array([i for i, _ in gs])
-        kj = np.array([j for j, _ in ks])
-        inter[np.ix_(gi, kj)] += iou
+        iou = mask_iou_matrix([m for _, m in gs], [m for _, m in ks]).tolist()
+        for a, (i, _) in enumerate(gs):
+            for b, (j, _) in enumerate(ks):
+                parts.setdefault((i, j), []).append(iou[a][b])
+    inter = np.zeros((n_g, n_k))
+    for (i, j), vals in parts.items():
+        inter[i, j] = math.fsum(vals)
     frames_g = [set(t.frames) for t in gold]
     frames_k = [set(t.frames) for t in pred]
     union = np.array(
@@ -158,25 +171,31 @@ def span_union(spans: Sequence[AudioSpan]) -> list[tuple[float, float]]:
 def span_iou(a: Sequence[AudioSpan], b: Sequence[AudioSpan]) -> float:
     """1-D IoU of the unions of two lists of [start, end] time spans, in [0, 1].
 
-    Two empty lists score 1; an empty and a non-empty list 0.
+    Two empty lists score 1; an empty and a non-empty list 0. Lengths and the intersection
+    are exactly rounded sums (``math.fsum``). A non-finite time (NaN, +-inf) is a
+    ValueError: it has no place on a time axis (the file readers reject it first).
     """
+    for s, e in (*a, *b):
+        if not (math.isfinite(s) and math.isfinite(e)):
+            raise ValueError(f"audio span [{s}, {e}]: times must be finite numbers")
     ua, ub = span_union(a), span_union(b)
-    len_a = sum(e - s for s, e in ua)
-    len_b = sum(e - s for s, e in ub)
+    len_a = math.fsum(e - s for s, e in ua)
+    len_b = math.fsum(e - s for s, e in ub)
     if len_a <= 0 and len_b <= 0:
         return 1.0
-    inter = 0.0
+    pieces: list[float] = []
     i = j = 0
     while i < len(ua) and j < len(ub):
         lo = max(ua[i][0], ub[j][0])
         hi = min(ua[i][1], ub[j][1])
         if hi > lo:
-            inter += hi - lo
+            pieces.append(hi - lo)
         if ua[i][1] < ub[j][1]:
             i += 1
         else:
             j += 1
-    return min(1.0, inter / (len_a + len_b - inter))
+    inter = math.fsum(pieces)
+    return min(1.0, inter / math.fsum((len_a, len_b, -inter)))
 
 
 def span_iou_matrix(
