@@ -54,7 +54,8 @@ def hungarian_mean(iou: FloatMatrix) -> float:
         return 0.0
     canonical = iou[:, np.lexsort(iou[::-1])]
     rows, cols = linear_sum_assignment(canonical, maximize=True)
-    return math.fsum(canonical[rows, cols].tolist()) / p
+    total: float = math.fsum(canonical[rows, cols].tolist())
+    return total / int(p)
 
 
 # --------------------------------------------------------------------------- image masks
