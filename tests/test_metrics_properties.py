@@ -18,6 +18,7 @@ from muie_bench.metrics.grounding import (
     hungarian_mean,
     mask_iou_matrix,
     span_iou,
+    task_regions,
     track_iou_matrix,
 )
 from muie_bench.schema import (
@@ -172,7 +173,9 @@ def test_oracle_system_scores_100_and_empty_system_0(case: tuple[Instance, Annot
     empty = score_instance(inst, EMPTY.predict(inst, bench))
     for metric, value in _all_values(inst, empty).items():
         assert value == 0.0, metric
-    if any(m.grounded_modalities() for m in inst.gold.mentions()):
+    regions = task_regions(inst.gold, inst.task)
+    gold = inst.gold.mentions()
+    if any(gold[i].grounded_modalities() for i in regions.mentions | regions.triggers):
         assert oracle.grounding and all(v == 1.0 for v in oracle.grounding.values())
 
 

@@ -38,7 +38,7 @@ from muie_bench.schema import (
 )
 
 from .grounded import grounded_match
-from .grounding import GROUNDING_METRICS, all_masks, ground_instance
+from .grounding import GROUNDING_METRICS, all_masks, ground_instance, task_regions
 from .ie import PER_TYPE_METRICS, TASK_METRICS, match, task_items
 from .rle import first_invalid, rle_error
 from .stats import (
@@ -73,6 +73,9 @@ def score_instance(
 ) -> InstanceScore:
     """Counts of every IE metric of the instance's task, grounded F1, grounding values.
 
+    Grounding values are over the task's region mentions of both sides
+    (:func:`~muie_bench.metrics.grounding.task_regions`): a mention in no tuple is ignored.
+
     ``prediction`` None (missing) or with ``parse_error`` set scores as empty. Raises
     UserError for a predicted mask that is not a valid RLE or whose size differs from the
     gold masks (an input error, never 0). ``check_rle=False`` skips the RLE validation for
@@ -86,6 +89,7 @@ def score_instance(
     grounding = ground_instance(
         gold_mentions, pred.mentions(), f"instance {instance.id!r}",
         _pred_locations(pred_id, pred), check_rle,
+        task_regions(gold, instance.task), task_regions(pred, instance.task),
     )
     has_text = instance.text is not None
     g_items = task_items(gold, instance.task)

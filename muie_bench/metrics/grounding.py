@@ -3,6 +3,13 @@
 Conventions (DESIGN.md): the IoU of two empty regions is 1, of an empty and a non-empty
 region 0; masks of different sizes are an input error (:class:`UserError`), never 0.
 
+The **regions** of an annotation are the mentions its task's tuples refer to, on both the
+gold and the predicted side (:func:`task_regions`): NER, the entities; RE, the heads and
+tails of the relations; EE, the arguments of the events and, in a modality where some gold
+trigger of the instance is grounded, the triggers. A mention in no tuple is not a region
+(it neither caps a perfect answer nor earns credit); a region counts in a modality when it
+carries a grounding there.
+
 Per instance and modality, the gold regions ``G`` and predicted regions ``K`` are matched
 one-to-one by the Hungarian algorithm maximising the summed IoU; the smaller side is
 padded with empty matches to ``P = max(|G|, |K|)`` that score 0, and the instance value is
@@ -24,7 +31,7 @@ from pycocotools import mask as mask_utils
 from scipy.optimize import linear_sum_assignment
 
 from muie_bench.errors import UserError
-from muie_bench.schema import RLE, AudioSpan, Mention, Modality, VideoTrack
+from muie_bench.schema import RLE, Annotation, AudioSpan, Mention, Modality, Task, VideoTrack
 
 from .rle import first_invalid, to_coco
 
@@ -261,15 +268,47 @@ def _gold_size(masks: list[RLE], where: str) -> tuple[int, int] | None:
     return next(iter(sizes)) if sizes else None  # type: ignore[return-value]
 
 
-def _masks(mentions: Sequence[Mention]) -> tuple[list[int], list[RLE]]:
-    """Indices and image masks of the mentions that carry one."""
-    pairs = [(i, m.image_mask) for i, m in enumerate(mentions) if m.image_mask is not None]
+@dataclass(frozen=True)
+class Regions:
+    """Indices (in :meth:`Annotation.mentions` order) of an annotation's region mentions.
+
+    ``mentions``: entity mentions some tuple refers to; ``triggers``: event triggers (regions
+    only in a modality where some gold trigger of the instance is grounded).
+    """
+
+    mentions: frozenset[int]
+    triggers: frozenset[int]
+
+
+def task_regions(ann: Annotation, task: Task) -> Regions:
+    """The region mentions of ``ann`` for ``task`` (the definition in the module docstring)."""
+    index = {m.id: i for i, m in enumerate(ann.mentions())}
+    if task == "ner":
+        return Regions(frozenset(range(len(ann.entities))), frozenset())
+    if task == "re":
+        return Regions(frozenset(index[r.head] for r in ann.relations)
+                       | frozenset(index[r.tail] for r in ann.relations), frozenset())
+    args = frozenset(index[a.mention] for e in ann.events for a in e.arguments)
+    return Regions(args, frozenset(index[e.trigger.id] for e in ann.events))
+
+
+def _selected(mentions: Sequence[Mention], regions: Regions | None, triggers: bool) -> list[int]:
+    """Indices of the region mentions (every mention when ``regions`` is None)."""
+    if regions is None:
+        return list(range(len(mentions)))
+    keep = regions.mentions | regions.triggers if triggers else regions.mentions
+    return sorted(keep)
+
+
+def _masks(mentions: Sequence[Mention], sel: Sequence[int]) -> tuple[list[int], list[RLE]]:
+    """Indices and image masks of the selected mentions that carry one."""
+    pairs = [(i, m) for i in sel if (m := mentions[i].image_mask) is not None]
     return [i for i, _ in pairs], [r for _, r in pairs]
 
 
-def _tracks(mentions: Sequence[Mention]) -> tuple[list[int], list[VideoTrack]]:
-    """Indices and video tracks of the mentions that carry one."""
-    pairs = [(i, m.video_track) for i, m in enumerate(mentions) if m.video_track is not None]
+def _tracks(mentions: Sequence[Mention], sel: Sequence[int]) -> tuple[list[int], list[VideoTrack]]:
+    """Indices and video tracks of the selected mentions that carry one."""
+    pairs = [(i, t) for i in sel if (t := mentions[i].video_track) is not None]
     return [i for i, _ in pairs], [t for _, t in pairs]
 
 
@@ -279,43 +318,54 @@ def ground_instance(
     where: str,
     pred_where: Sequence[str],
     check_rle: bool = True,
+    gold_regions: Regions | None = None,
+    pred_regions: Regions | None = None,
 ) -> dict[Modality, ModalityGrounding]:
-    """IoU matrices of every modality in which some gold mention is grounded.
+    """IoU matrices of every modality in which some gold region is grounded.
 
     ``where`` names the instance (for gold errors); ``pred_where[i]`` names predicted
-    mention i's field (for prediction errors). Modalities without gold regions are absent
-    (an instance without gold groundings in a modality is not in that modality's mean), so
-    predicted regions there are neither checked nor scored. ``check_rle=False`` skips the
-    RLE validation (sizes are always checked) for callers that validated every mask.
+    mention i's field (for prediction errors). ``gold_regions`` / ``pred_regions``
+    (:func:`task_regions`) select the region mentions; None: every mention is a region.
+    Modalities without gold regions are absent (an instance without gold groundings in a
+    modality is not in that modality's mean), so predicted regions there are neither
+    checked nor scored; mentions that are not regions are neither. ``check_rle=False``
+    skips the RLE validation (sizes are always checked) for callers that validated every
+    mask.
     """
+    def trig(mod: Modality) -> bool:  # triggers are regions in mod: a gold trigger is grounded
+        if gold_regions is None:
+            return True
+        return any(mod in gold[t].grounded_modalities() for t in gold_regions.triggers)
+
     out: dict[Modality, ModalityGrounding] = {}
-    gi, gm = _masks(gold)
+    gi, gm = _masks(gold, _selected(gold, gold_regions, trig("image")))
     if gi:
         size = _gold_size(gm, where)
-        pi, pm = _masks(pred)
+        pi, pm = _masks(pred, _selected(pred, pred_regions, trig("image")))
         check_masks([(f"{where}: gold mask", m) for m in gm]
                     + [(f"{pred_where[j]}.image_mask", pm[n]) for n, j in enumerate(pi)], size,
                     check_rle)
         iou = mask_iou_matrix(gm, pm)
         empty = [bool(a == 0) for a in mask_utils.area([to_coco(m) for m in gm])]
         out["image"] = ModalityGrounding("image", gi, pi, iou, empty)
-    gv, gt = _tracks(gold)
+    gv, gt = _tracks(gold, _selected(gold, gold_regions, trig("video")))
     if gv:
         size = _gold_size([m for t in gt for m in t.frames.values()], where)
-        pv, pt = _tracks(pred)
+        pv, pt = _tracks(pred, _selected(pred, pred_regions, trig("video")))
         check_tracks([(f"{where}: gold track", t) for t in gt]
                      + [(f"{pred_where[j]}.video_track", pt[n]) for n, j in enumerate(pv)], size,
                      check_rle)
         out["video"] = ModalityGrounding(
             "video", gv, pv, track_iou_matrix(gt, pt), [not t.frames for t in gt]
         )
-    ga = [i for i, m in enumerate(gold) if m.audio_spans is not None]
+    audio_trig = trig("audio")
+    ga = [i for i in _selected(gold, gold_regions, audio_trig) if gold[i].audio_spans is not None]
     if ga:
         gs = [gold[i].audio_spans or [] for i in ga]
-        pa = [j for j, m in enumerate(pred) if m.audio_spans is not None]
+        pa = [j for j in _selected(pred, pred_regions, audio_trig)
+              if pred[j].audio_spans is not None]
         ps = [pred[j].audio_spans or [] for j in pa]
         out["audio"] = ModalityGrounding(
             "audio", ga, pa, span_iou_matrix(gs, ps), [not s for s in gs]
         )
     return out
-
