@@ -33,7 +33,7 @@ from scipy.optimize import linear_sum_assignment
 from muie_bench.errors import UserError
 from muie_bench.schema import RLE, Annotation, AudioSpan, Mention, Modality, Task, VideoTrack
 
-from .rle import first_invalid, to_coco
+from .rle import first_invalid, rle_areas, to_coco
 
 FloatMatrix = NDArray[np.float64]
 
@@ -79,8 +79,8 @@ def mask_iou_matrix(gold: Sequence[RLE], pred: Sequence[RLE]) -> FloatMatrix:
     g = [to_coco(m) for m in gold]
     k = [to_coco(m) for m in pred]
     iou = np.asarray(mask_utils.iou(g, k, [0] * len(k)), dtype=np.float64).reshape(len(g), len(k))
-    g_empty = np.asarray(mask_utils.area(g)) == 0
-    k_empty = np.asarray(mask_utils.area(k)) == 0
+    g_empty = rle_areas(gold) == 0
+    k_empty = rle_areas(pred) == 0
     if g_empty.any() and k_empty.any():
         iou[np.outer(g_empty, k_empty)] = 1.0
     return iou
@@ -244,10 +244,15 @@ class ModalityGrounding:
         A predicted mention without a region here counts as an empty region (IoU 1 with an
         empty gold region, else 0). A gold mention not grounded here raises KeyError.
         """
-        r = self.gold.index(gold_mention)
-        if pred_mention in self.pred:
-            return float(self.iou[r, self.pred.index(pred_mention)])
+        r = self._rows[gold_mention]
+        c = self._cols.get(pred_mention)
+        if c is not None:
+            return float(self.iou[r, c])
         return 1.0 if self.gold_empty[r] else 0.0
+
+    def __post_init__(self) -> None:
+        self._rows = {m: r for r, m in enumerate(self.gold)}  # O(1) pair lookups
+        self._cols = {m: c for c, m in enumerate(self.pred)}
 
 
 def all_masks(mentions: Sequence[Mention]) -> list[RLE]:
@@ -346,7 +351,7 @@ def ground_instance(
                     + [(f"{pred_where[j]}.image_mask", pm[n]) for n, j in enumerate(pi)], size,
                     check_rle)
         iou = mask_iou_matrix(gm, pm)
-        empty = [bool(a == 0) for a in mask_utils.area([to_coco(m) for m in gm])]
+        empty = [bool(a == 0) for a in rle_areas(gm)]
         out["image"] = ModalityGrounding("image", gi, pi, iou, empty)
     gv, gt = _tracks(gold, _selected(gold, gold_regions, trig("video")))
     if gv:
