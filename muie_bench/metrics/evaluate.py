@@ -14,6 +14,7 @@ modality.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -35,7 +36,7 @@ from muie_bench.schema import (
 )
 
 from .grounded import grounded_match
-from .grounding import GROUNDING_METRICS, all_masks, ground_instance
+from .grounding import GROUNDING_METRICS, all_masks, ground_instance, task_regions
 from .ie import PER_TYPE_METRICS, TASK_METRICS, match, task_items
 from .rle import first_invalid, rle_error
 from .stats import (
@@ -68,6 +69,9 @@ def score_instance(
 ) -> InstanceScore:
     """Counts of every IE metric of the instance's task, grounded F1, grounding values.
 
+    Grounding values are over the task's region mentions of both sides
+    (:func:`~muie_bench.metrics.grounding.task_regions`): a mention in no tuple is ignored.
+
     ``prediction`` None (missing) or with ``parse_error`` set scores as empty. Raises
     UserError for a predicted mask that is not a valid RLE or whose size differs from the
     gold masks (an input error, never 0). ``check_rle=False`` skips the RLE validation for
@@ -81,6 +85,7 @@ def score_instance(
     grounding = ground_instance(
         gold_mentions, pred.mentions(), f"instance {instance.id!r}",
         _pred_locations(pred_id, pred), check_rle,
+        task_regions(gold, instance.task), task_regions(pred, instance.task),
     )
     has_text = instance.text is not None
     g_items = task_items(gold, instance.task)
@@ -143,7 +148,8 @@ def aggregate(
     Sets appear in manifest order (only those with instance scores); an instance score
     naming a set that is not in the manifest is a UserError. Macro value = mean over the
     sets that report the metric; its CI comes from the same per-set resamples (stratified
-    bootstrap: resample r of the macro is the mean of resample r of each set).
+    bootstrap: resample r of the macro is the mean of resample r of each set). Means are
+    exactly rounded sums (``math.fsum``) over the count: independent of order and CPU.
     """
     by_set: dict[str, list[InstanceScore]] = {}
     for s in instance_scores:
@@ -201,13 +207,13 @@ def aggregate(
         )
     macro: dict[str, MetricValue] = {}
     for metric, vals in samples.items():
-        mv = MetricValue(value=float(np.mean([v for v, _ in vals])), n=len(vals))
+        mv = MetricValue(value=math.fsum(v for v, _ in vals) / len(vals), n=len(vals))
         arrays = [r for _, r in vals if r is not None]
         if arrays and len(arrays) == len(vals):
-            with np.errstate(all="ignore"):
-                stacked = np.vstack(arrays)
-                ok = ~np.isnan(stacked).any(axis=0)
-                mv.ci_low, mv.ci_high = percentile_ci(stacked[:, ok].mean(axis=0), CI_LEVEL)
+            stacked = np.vstack(arrays)
+            ok = ~np.isnan(stacked).any(axis=0)
+            means = [math.fsum(col) / len(col) for col in stacked[:, ok].T.tolist()]
+            mv.ci_low, mv.ci_high = percentile_ci(np.array(means, dtype=np.float64), CI_LEVEL)
         macro[metric] = mv
     n = len(instance_scores)
     missing = sum(s.missing for s in instance_scores)
