@@ -146,3 +146,24 @@ def test_every_voice_is_clock_independent() -> None:
     time.sleep(1.1)
     for v in VOICES:
         assert speak(text, v).samples.tobytes() == first[v], v
+
+
+def test_make_tiny_rebuilds_the_committed_tiny(tiny_dir: Path, tmp_path: Path) -> None:
+    """``tests/data/make_tiny.py`` (its own encoder settings, the generator's CPU-independent
+    x264 parameters and RGB->YUV) writes the committed tiny benchmark byte for byte."""
+    import os
+    import subprocess
+    import sys
+
+    root = tiny_dir.parent.parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    subprocess.run([sys.executable, str(tiny_dir.parent / "make_tiny.py"), str(tmp_path / "tiny")],
+                   check=True, env=env, cwd=tmp_path)
+    files = sorted(str(p.relative_to(tiny_dir)) for p in tiny_dir.rglob("*") if p.is_file())
+    assert sorted(str(p.relative_to(tmp_path / "tiny")) for p in (tmp_path / "tiny").rglob("*")
+                  if p.is_file()) == files
+    media = [rel for rel in files if rel.startswith("media/")]
+    problems = _media_mismatches(tmp_path / "tiny", tiny_dir, media)
+    problems += [f"{rel}: differs" for rel in ["instances.jsonl", "manifest.json"]
+                 if (tmp_path / "tiny" / rel).read_bytes() != (tiny_dir / rel).read_bytes()]
+    assert not problems, "\n".join(problems)
