@@ -96,10 +96,12 @@ def to_yuv420p(img: U8) -> U8:
     def sub(c: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         blocks = c.reshape(h // 2, 2, w // 2, 2)
         total = blocks[:, 0, :, 0] + blocks[:, 0, :, 1] + blocks[:, 1, :, 0] + blocks[:, 1, :, 1]
-        return (total + 2) // 4
+        out: np.ndarray[Any, Any] = (total + 2) // 4
+        return out
 
     def q(a: np.ndarray[Any, Any]) -> U8:
-        return np.clip(a, 0, 255).astype(np.uint8)
+        out: U8 = np.clip(a, 0, 255).astype(np.uint8)
+        return out
 
     return np.concatenate([q(y), q(sub(u)).reshape(h // 4, w), q(sub(v)).reshape(h // 4, w)], axis=0)
 
