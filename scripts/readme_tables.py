@@ -65,7 +65,7 @@ def leaderboard_block(lb: Leaderboard) -> str:
     if lines and lines[0].startswith("# "):
         lines = lines[1:]
     out = [("##" + ln) if re.match(r"#{1,4} ", ln) else ln for ln in lines]
-    return "\n".join(out).strip("\n")
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")
 
 
 def _pipeline_group(lb: Leaderboard, system: str) -> tuple[Group, int]:
