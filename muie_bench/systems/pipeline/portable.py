@@ -15,7 +15,7 @@ What makes Whisper's output depend on the CPU, and what :func:`apply_ct2_env` (s
   oneDNN kernels, so the default compute type is float32.
 - faster-whisper's log-Mel features use NumPy's BLAS (OpenBLAS picks kernels per CPU) and
   NumPy's SIMD ``log10`` (AVX-512 and AVX2 versions round differently).
-  :class:`PortableFeatureExtractor` computes the same features with IEEE operations only
+  :func:`portable_feature_extractor` computes the same features with IEEE operations only
   (``+ - * /``, each correctly rounded on every CPU) in a fixed order, constants from
   :mod:`decimal`.
 """
@@ -174,32 +174,28 @@ def log10_portable(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return out
 
 
+_EXTRACTOR_DOC = """faster-whisper's log-Mel spectrogram with CPU-independent arithmetic.
+
+Same definition (periodic Hann window, centred STFT by ``np.fft.rfft``, power spectrum, Slaney
+mel bank, log10 clipped at 1e-10, dynamic range 8, (x + 4) / 4); the power is re^2 + im^2, the
+mel projection sums the non-zero filter weights in frequency order, and log10 is
+:func:`log10_portable`. ``np.fft`` (pocketfft) has no per-CPU code paths.
+"""
+
 _EXTRACTOR: type | None = None
 
 
 def portable_feature_extractor(**kwargs: Any) -> Any:
-    """A :class:`PortableFeatureExtractor`-style subclass of faster-whisper's ``FeatureExtractor``
-    (defined on first use: importing faster-whisper loads ctranslate2, which must come after
-    :func:`apply_ct2_env`)."""
+    """A ``PortableFeatureExtractor``: a subclass of faster-whisper's ``FeatureExtractor`` with
+    CPU-independent arithmetic (defined on first use: importing faster-whisper loads
+    ctranslate2, which must come after :func:`apply_ct2_env`)."""
     global _EXTRACTOR
     if _EXTRACTOR is None:
         from faster_whisper.feature_extractor import FeatureExtractor
 
         _EXTRACTOR = type("PortableFeatureExtractor", (FeatureExtractor,),
-                          {"__init__": _init, "__call__": _call,
-                           "__doc__": PortableFeatureExtractor.__doc__})
+                          {"__init__": _init, "__call__": _call, "__doc__": _EXTRACTOR_DOC})
     return _EXTRACTOR(**kwargs)
-
-
-class PortableFeatureExtractor:
-    """faster-whisper's log-Mel spectrogram with CPU-independent arithmetic.
-
-    Same definition (periodic Hann window, centred STFT by ``np.fft.rfft``, power spectrum,
-    Slaney mel bank, log10 clipped at 1e-10, dynamic range 8, (x + 4) / 4); the power is
-    re^2 + im^2, the mel projection sums the non-zero filter weights in frequency order, and
-    log10 is :func:`log10_portable`. ``np.fft`` (pocketfft) has no per-CPU code paths.
-    Instances come from :func:`portable_feature_extractor`.
-    """
 
 
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
