@@ -20,7 +20,6 @@ Usage: ``python scripts/readme_tables.py [--run] [--runs results/runs] [--readme
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections import defaultdict
@@ -29,7 +28,7 @@ from pathlib import Path
 from muie_bench.errors import UserError
 from muie_bench.leaderboard import Group, Leaderboard, build, to_markdown
 from muie_bench.paper_sets import modality_label
-from muie_bench.schema import Prediction
+from muie_bench.run.files import RunDir
 
 RUN_SYSTEMS = ["pipeline-offline", "oracle", "empty"]
 RUN_BENCHMARK = "muie-synth-mini"
@@ -80,7 +79,7 @@ def pipeline_scores_block(lb: Leaderboard, system: str) -> str:
     """Per-set table of ``system``'s leaderboard row, then the run it comes from."""
     g, k = _pipeline_group(lb, system)
     row = g.rows[k]
-    rec = json.loads((Path(row.run_dir) / "run.json").read_text(encoding="utf-8"))
+    rec = RunDir(row.run_dir).record()
     lines = ["| set | modalities | " + " | ".join(h for h, _ in PIPELINE_COLUMNS) + " |",
              "| --- | --- |" + " --- |" * len(PIPELINE_COLUMNS)]
     order = [s for s in PIPELINE_SET_ORDER if s in g.sets] + sorted(
@@ -94,12 +93,12 @@ def pipeline_scores_block(lb: Leaderboard, system: str) -> str:
             vals.append("" if cell is None or cell.value is None else f"{cell.value:.1f}")
         mods = modality_label(list(g.sets[sid].modalities))  # type: ignore[arg-type]
         lines.append(f"| {sid} | {mods} | " + " | ".join(vals) + " |")
-    counts = rec.get("counts", {})
-    host = rec.get("host", {})
-    wall = rec.get("timings", {}).get("wall_predict")
+    counts = rec.counts
+    host = rec.host
+    wall = rec.timings.get("wall_predict")
     lines += ["", f"Run `{row.run_id}` ({system}, fingerprint {row.fingerprint}): "
-              f"{counts.get('done', '?')} of {counts.get('total', '?')} instances, "
-              f"{counts.get('failed', 0)} failed"
+              f"{counts.done} of {counts.total} instances, "
+              f"{counts.failed} failed"
               + (f", predicted in {wall:.0f} s wall time" if isinstance(wall, (int, float)) else "")
               + (f" on {host.get('cpu')} ({host.get('cpus')} CPUs)" if host.get("cpu") else "")
               + "."]
@@ -110,13 +109,12 @@ def throughput_block(lb: Leaderboard, system: str, bench_dir: Path | None = None
     """Seconds per instance by modality combination and stage shares of ``system``'s run."""
     g, k = _pipeline_group(lb, system)
     run_dir = Path(g.rows[k].run_dir)
-    preds = [Prediction.model_validate_json(ln) for ln in
-             (run_dir / "predictions.jsonl").read_text(encoding="utf-8").splitlines() if ln.strip()]
-    last = {p.id: p for p in preds}  # the later line for an id wins (retries)
-    rec = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    run = RunDir(run_dir)
+    last = {p.id: p for p in run.predictions()}  # the later line for an id wins (retries)
+    rec = run.record()
     from muie_bench.benchmark import load_benchmark
 
-    bench = load_benchmark(bench_dir or Path(rec["benchmark"]["path"]), check_hash=False)
+    bench = load_benchmark(bench_dir or Path(rec.benchmark.path), check_hash=False)
     by_mod: dict[str, list[float]] = defaultdict(list)
     stages: dict[str, float] = defaultdict(float)
     for p in last.values():
@@ -168,9 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         if args.run:
-            from muie_bench.main_job import main_job
+            from muie_bench.run.run_all import run_all
 
-            main_job(args.systems, args.benchmark, args.runs, args.leaderboard_out)
+            run_all(args.systems, args.benchmark, args.runs, args.leaderboard_out)
         rewrite_readme(args.readme, args.runs, args.pipeline_system)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)

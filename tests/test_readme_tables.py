@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 
 from muie_bench.errors import UserError
-from muie_bench.main_job import main_job
+from muie_bench.run.run_all import run_all
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,7 +46,7 @@ end
 @pytest.fixture(scope="module")
 def runs(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("runs")
-    main_job(["oracle", "empty"], tiny_dir, out / "runs", out / "lb")
+    run_all(["oracle", "empty"], tiny_dir, out / "runs", out / "lb")
     return out / "runs"
 
 

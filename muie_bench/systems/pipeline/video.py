@@ -111,7 +111,8 @@ def yuv420p_to_rgb(y: np.ndarray[Any, Any], u: np.ndarray[Any, Any], v: np.ndarr
     r = (298 * c + 409 * e + 128) >> 8
     g = (298 * c - 100 * d - 208 * e + 128) >> 8
     b = (298 * c + 516 * d + 128) >> 8
-    return np.clip(np.stack([r, g, b], axis=-1), 0, 255).astype(np.uint8)
+    rgb: np.ndarray[Any, Any] = np.clip(np.stack([r, g, b], axis=-1), 0, 255).astype(np.uint8)
+    return rgb
 
 
 def decode_rgb(path: Path, integer_yuv: bool = True) -> Iterator[np.ndarray[Any, Any]]:
@@ -128,7 +129,7 @@ def decode_rgb(path: Path, integer_yuv: bool = True) -> Iterator[np.ndarray[Any,
                 for i, (ph, pw) in enumerate([(h, w), ((h + 1) // 2, (w + 1) // 2),
                                               ((h + 1) // 2, (w + 1) // 2)]):
                     plane = frame.planes[i]
-                    buf = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+                    buf = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(-1, plane.line_size)
                     planes.append(buf[:ph, :pw])
                 yield yuv420p_to_rgb(*planes)
             else:
