@@ -529,6 +529,8 @@ class Selection(_Model):
     tasks: list[str] | None = None
     limit: int | None = None
     instances: int | None = Field(default=None, description="instances selected")
+    shard: str | None = Field(default=None, description="'i/n': the run predicts shard i of n "
+                              "(by sha256 of the instance id) of the selection")
 
 
 class RunCounts(_Model):
@@ -545,6 +547,15 @@ class RunError(_Model):
 
     id: str | None
     error: str
+
+
+class MergedShard(_Model):
+    """A shard run merged into this run by ``muie-bench merge``."""
+
+    shard: str = Field(description="'i/n'")
+    run_id: str
+    path: str
+    host: str | None = None
 
 
 class RunRecord(_Model):
@@ -574,6 +585,9 @@ class RunRecord(_Model):
     )
     scored_predictions_bytes: int | None = Field(
         default=None, description="size of predictions.jsonl when scores.json was last written"
+    )
+    merged_from: list[MergedShard] = Field(
+        default_factory=list, description="the shard runs this run was merged from (muie-bench merge)"
     )
 
 

@@ -42,7 +42,7 @@ from muie_bench.benchmark import (
 from muie_bench.errors import UserError
 from muie_bench.jsonl import read_json_file
 from muie_bench.run.files import RunDir, RunsFolder, RunWriteError
-from muie_bench.run.spec import RunSpec, SelectionSpec
+from muie_bench.run.spec import RunSpec, SelectionSpec, Shard
 from muie_bench.schema import (
     BenchmarkRef,
     Manifest,
@@ -74,6 +74,7 @@ class RunOptions:
     modalities: list[str] | None = None
     tasks: list[str] | None = None
     limit: int | None = None
+    shard: Shard | None = None
     workers: int = 1
     out: Path = DEFAULT_OUT
     fresh: bool = False
@@ -88,7 +89,7 @@ class RunOptions:
     argv: list[str] = field(default_factory=list)
 
     def selection(self) -> SelectionSpec:
-        return SelectionSpec.of(self.sets, self.modalities, self.tasks, self.limit)
+        return SelectionSpec.of(self.sets, self.modalities, self.tasks, self.limit, self.shard)
 
 
 @dataclass
@@ -191,6 +192,11 @@ def run(opts: RunOptions, system: System | None = None) -> RunResult:
     bench = full.filter(opts.sets, opts.modalities, opts.tasks, limit=opts.limit)
     if not bench.instances:
         raise UserError("the selection is empty: no instance matches --sets/--modalities/--tasks")
+    if opts.shard is not None:
+        bench = bench.filter(ids=[i.id for i in opts.shard.select(bench.instances)])
+        if not bench.instances:
+            raise UserError(f"--shard {opts.shard}: no instance of the selection falls in this "
+                            "shard (use fewer shards)")
     load_s = time.perf_counter() - t_load
 
     from muie_bench.provenance import git_info, host_info, package_versions, redact_argv
