@@ -193,7 +193,17 @@ def run(
         typer.Option("--shard", help="i/n: predict shard i (0-based) of n of the selection "
                      "into its own run (join them with `merge`)"),
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", "-j", help="parallel workers")] = 1,
+    workers: Annotated[int, typer.Option("--workers", "-j", help="parallel workers (Ray actors "
+                                         "with --executor ray)")] = 1,
+    executor: Annotated[
+        str, typer.Option("--executor", help="local (threads or processes) or ray (the ray extra; "
+                          "-o ray.num_cpus=N / -o ray.num_gpus=N per actor)")
+    ] = "local",
+    ray_address: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--ray-address", help="Ray cluster to use (auto, host:port, ray://host:port); "
+                     "default: a local Ray started for the run"),
+    ] = None,
     out: Annotated[Path, typer.Option(help="runs folder")] = Path("results/runs"),
     fresh: Annotated[bool, typer.Option("--fresh", help="start a new run id")] = False,
     retry_failed: Annotated[
@@ -228,8 +238,8 @@ def run(
         sets=_csv_list(sets, "--sets"), modalities=_csv_list(modalities, "--modalities"),
         tasks=_csv_list(tasks, "--tasks"),
         shard=Shard.parse(shard) if shard is not None else None,
-        limit=limit, workers=workers, out=out, fresh=fresh, retry_failed=retry_failed,
-        timeout=timeout, score=not no_score, tau=tau, n_resamples=resamples, seed=seed,
+        limit=limit, workers=workers, executor=executor, ray_address=ray_address, out=out,
+        fresh=fresh, retry_failed=retry_failed, timeout=timeout, score=not no_score, tau=tau, n_resamples=resamples, seed=seed,
         plugins=plugin or [], argv=["muie-bench", *sys.argv[1:]],
         progress=err_console.is_terminal if progress is None else progress,
     )
