@@ -239,7 +239,8 @@ def run(
         tasks=_csv_list(tasks, "--tasks"),
         shard=Shard.parse(shard) if shard is not None else None,
         limit=limit, workers=workers, executor=executor, ray_address=ray_address, out=out,
-        fresh=fresh, retry_failed=retry_failed, timeout=timeout, score=not no_score, tau=tau, n_resamples=resamples, seed=seed,
+        fresh=fresh, retry_failed=retry_failed, timeout=timeout, score=not no_score, tau=tau,
+        n_resamples=resamples, seed=seed,
         plugins=plugin or [], argv=["muie-bench", *sys.argv[1:]],
         progress=err_console.is_terminal if progress is None else progress,
     )

@@ -109,11 +109,10 @@ class Die(System):
         assert isinstance(s, DieSettings)
         if s.sleep:
             time.sleep(s.sleep)
-        if instance.id in s.die_ids:
-            if not s.once_marker or not os.path.exists(s.once_marker):
-                if s.once_marker:
-                    with open(s.once_marker, "w") as f:
-                        f.write(str(os.getpid()))
-                os.kill(os.getpid(), signal.SIGKILL)
+        if instance.id in s.die_ids and not (s.once_marker and os.path.exists(s.once_marker)):
+            if s.once_marker:
+                with open(s.once_marker, "w") as f:
+                    f.write(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)
         return Prediction(id=instance.id, output=instance.gold.model_copy(deep=True),
                           trace={"pid": os.getpid()})

@@ -24,6 +24,7 @@ of the local executors. Each actor has at most :data:`DEPTH` instances queued.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -188,9 +189,7 @@ def execute_ray(system: System, bench: Benchmark, todo: list[Instance], actors: 
             yield Predicted(inst.id, line)
     finally:
         for h in pool:
-            try:
+            with contextlib.suppress(Exception):  # already dead
                 ray.kill(h, no_restart=True)
-            except Exception:  # noqa: S110 - already dead
-                pass
         if started_here:
             ray.shutdown()
