@@ -79,6 +79,10 @@ def test_three_shards_merged_score_like_one_run(tmp_path: Path, mini_dir: Path) 
     one = run(RunOptions(system="oracle", benchmark=mini_dir, out=tmp_path / "one", limit=3,
                          n_resamples=20))
     assert sum(sizes) == one.record.counts.total and all(sizes)
+    # a shard run re-scores over its own shard (run.json's selection.shard is applied)
+    score_run(RunDir(shards[2]), n_resamples=20)
+    rescored = RunDir(shards[2]).record()
+    assert rescored.counts.total == sizes[2] and rescored.counts.missing == 0
     # each shard is a deterministic 1/n: re-running a shard resumes it, predicting nothing
     again = run(RunOptions(system="oracle", benchmark=mini_dir, out=out, shard=Shard(1, 3),
                            limit=3, n_resamples=20))
