@@ -112,6 +112,16 @@ def test_killed_actor_is_replaced_and_its_instance_failed(tmp_path: Path, tiny_d
     assert again.record.counts.failed == 0 and again.record.counts.done == len(ids)
 
 
+def test_setup_failing_in_an_actor_is_one_line(tmp_path: Path, tiny_dir: Path,
+                                               ray_address: str) -> None:
+    with pytest.raises(UserError, match=r"^system setup failed in a Ray actor: OSError: model "
+                       r"weights not found at /nowhere$"):
+        run(RunOptions(system="test-flaky", benchmark=tiny_dir, out=tmp_path / "runs",
+                       executor="ray", workers=2, overrides={"fail_setup": True}))
+    (run_dir,) = [p.parent for p in (tmp_path / "runs").rglob("run.json")]
+    assert RunDir(run_dir).record().status == "failed"
+
+
 def _cmd(bench: Path, out: Path, address: str) -> list[str]:
     return [sys.executable, "-m", "muie_bench.cli", "run", "-s", "test-flaky", "-b", str(bench),
             "-o", "sleep=0.25", "--plugin", "runner_support", "--executor", "ray", "-j", "2",

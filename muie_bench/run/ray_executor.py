@@ -139,7 +139,13 @@ def execute_ray(system: System, bench: Benchmark, todo: list[Instance], actors: 
         return remote_cls.remote(system_ref, root, timeout)
 
     def check_ready(handles: list[Any]) -> None:
-        for err, _pid in ray.get([h.ready.remote() for h in handles]):
+        try:
+            states = ray.get([h.ready.remote() for h in handles])
+        except Exception as e:  # the actor could not start (e.g. the system cannot be unpickled)
+            text = str(e).strip()
+            raise SetupFailed(f"a Ray actor could not start: {type(e).__name__}: "
+                              f"{text.splitlines()[0] if text else ''}") from None
+        for err, _pid in states:
             if err is not None:
                 raise SetupFailed(f"system setup failed in a Ray actor: {err}")
 
