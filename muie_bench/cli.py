@@ -188,7 +188,22 @@ def run(
     ] = None,
     tasks: Annotated[Optional[str], typer.Option(help="comma-separated: ner,re,ee")] = None,  # noqa: UP045
     limit: Annotated[Optional[int], typer.Option(help="first N instances of each set")] = None,  # noqa: UP045
-    workers: Annotated[int, typer.Option("--workers", "-j", help="parallel workers")] = 1,
+    shard: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--shard", help="i/n: predict shard i (0-based) of n of the selection "
+                     "into its own run (join them with `merge`)"),
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", "-j", help="parallel workers (Ray actors "
+                                         "with --executor ray)")] = 1,
+    executor: Annotated[
+        str, typer.Option("--executor", help="local (threads or processes) or ray (the ray extra; "
+                          "-o ray.num_cpus=N / -o ray.num_gpus=N per actor)")
+    ] = "local",
+    ray_address: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--ray-address", help="Ray cluster to use (auto, host:port, ray://host:port); "
+                     "default: a local Ray started for the run"),
+    ] = None,
     out: Annotated[Path, typer.Option(help="runs folder")] = Path("results/runs"),
     fresh: Annotated[bool, typer.Option("--fresh", help="start a new run id")] = False,
     retry_failed: Annotated[
@@ -213,6 +228,7 @@ def run(
     """Run a system over a benchmark (resumes the matching run), then score it."""
     from muie_bench.run.runner import RunOptions
     from muie_bench.run.runner import run as run_system
+    from muie_bench.run.spec import Shard
     from muie_bench.run.summary import failed_exit_code, run_lines
     from muie_bench.scoring import scores_table
     from muie_bench.systems.registry import parse_overrides
@@ -221,8 +237,10 @@ def run(
         system=system, overrides=parse_overrides(override or []), benchmark=benchmark,
         sets=_csv_list(sets, "--sets"), modalities=_csv_list(modalities, "--modalities"),
         tasks=_csv_list(tasks, "--tasks"),
-        limit=limit, workers=workers, out=out, fresh=fresh, retry_failed=retry_failed,
-        timeout=timeout, score=not no_score, tau=tau, n_resamples=resamples, seed=seed,
+        shard=Shard.parse(shard) if shard is not None else None,
+        limit=limit, workers=workers, executor=executor, ray_address=ray_address, out=out,
+        fresh=fresh, retry_failed=retry_failed, timeout=timeout, score=not no_score, tau=tau,
+        n_resamples=resamples, seed=seed,
         plugins=plugin or [], argv=["muie-bench", *sys.argv[1:]],
         progress=err_console.is_terminal if progress is None else progress,
     )
@@ -235,6 +253,39 @@ def run(
     if code:
         err_console.print(f"{res.failed} instance(s) failed (exit status {code})", markup=False)
         sys.exit(code)  # typer.Exit's code is dropped by app(standalone_mode=False)
+
+
+@app.command()
+def merge(
+    runs: Annotated[list[Path], typer.Argument(help="the shard run directories (run --shard i/n)")],
+    out: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--out", help="runs folder for the merged run (default: next to the first shard)"),
+    ] = None,
+    allow_missing: Annotated[
+        bool, typer.Option("--allow-missing", help="merge even when shards or instances are missing "
+                           "(the gaps are reported; the merged run is incomplete)")
+    ] = False,
+    no_score: Annotated[bool, typer.Option("--no-score", help="do not score the merged run")] = False,
+    tau: Annotated[float, typer.Option(help="IoU threshold of grounded F1")] = 0.5,
+    resamples: Annotated[int, typer.Option(help="bootstrap resamples")] = 1000,
+    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+) -> None:
+    """Merge the shard runs of one system into one run directory, then score it."""
+    from muie_bench.run.merge import merge_runs
+    from muie_bench.scoring import scores_table
+
+    res = merge_runs(runs, out=out, allow_missing=allow_missing, score=not no_score, tau=tau,
+                     n_resamples=resamples, seed=seed, argv=["muie-bench", *sys.argv[1:]])
+    if res.scores is not None:
+        console.print(scores_table(res.scores, title=f"{res.record.system.name} scores (merged)"))
+    c = res.record.counts
+    console.print(f"merged {len(runs)} shard run(s) into {res.run.path}: {c.done} done, "
+                  f"{c.failed} failed, {c.missing} missing of {c.total}", markup=False, highlight=False)
+    if res.missing_ids:
+        shards = f"shard(s) {', '.join(res.missing_shards)} missing; " if res.missing_shards else ""
+        err_console.print(f"gaps: {shards}{len(res.missing_ids)} instance(s) without a prediction "
+                          f"(run without --shard to predict them into {res.run.path})", markup=False)
 
 
 @app.command("run-all")

@@ -15,7 +15,15 @@ import math
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 SCHEMA_VERSION = "1"
 
@@ -529,6 +537,16 @@ class Selection(_Model):
     tasks: list[str] | None = None
     limit: int | None = None
     instances: int | None = Field(default=None, description="instances selected")
+    shard: str | None = Field(default=None, description="'i/n': the run predicts shard i of n "
+                              "(by sha256 of the instance id) of the selection")
+
+    @model_serializer(mode="wrap")
+    def _omit_no_shard(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No ``shard`` key when unsharded: run.json files stay as before shards existed."""
+        data: dict[str, Any] = handler(self)
+        if self.shard is None:
+            data.pop("shard", None)
+        return data
 
 
 class RunCounts(_Model):
@@ -545,6 +563,15 @@ class RunError(_Model):
 
     id: str | None
     error: str
+
+
+class MergedShard(_Model):
+    """A shard run merged into this run by ``muie-bench merge``."""
+
+    shard: str = Field(description="'i/n'")
+    run_id: str
+    path: str
+    host: str | None = None
 
 
 class RunRecord(_Model):
@@ -575,6 +602,17 @@ class RunRecord(_Model):
     scored_predictions_bytes: int | None = Field(
         default=None, description="size of predictions.jsonl when scores.json was last written"
     )
+    merged_from: list[MergedShard] = Field(
+        default_factory=list, description="the shard runs this run was merged from (muie-bench merge)"
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_not_merged(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No ``merged_from`` key unless merged: run.json files stay as before merges existed."""
+        data: dict[str, Any] = handler(self)
+        if not self.merged_from:
+            data.pop("merged_from", None)
+        return data
 
 
 ALL_MODELS: dict[str, type[BaseModel]] = {

@@ -6,11 +6,13 @@
   reports stage timings and a ``retries`` counter in its trace.
 - ``test-flaky-proc``: the same with ``parallelism = "process"``; records the worker's pid.
 - ``test-hang``: the oracle, but blocks ``hang`` seconds on ids ending with ``hang_suffix``.
+- ``test-die``: the oracle, but its process kills itself on the ids ``die_ids``.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import time
 from typing import ClassVar, Literal
 
@@ -84,3 +86,33 @@ class Hang(System):
         if instance.id.endswith(s.hang_suffix):
             time.sleep(s.hang)
         return Prediction(id=instance.id, output=instance.gold.model_copy(deep=True))
+
+
+class DieSettings(SystemSettings):
+    die_ids: list[str] = Field(default_factory=list)
+    once_marker: str = ""
+    sleep: float = 0.0
+
+
+@register("test-die")
+class Die(System):
+    """Oracle whose process kills itself (SIGKILL) on chosen ids (worker and actor deaths).
+
+    With ``once_marker`` (a file path) it dies only while that file does not exist (it
+    creates it first), so the instance succeeds when predicted again.
+    """
+
+    Settings = DieSettings
+
+    def predict(self, instance: Instance, benchmark: Benchmark) -> Prediction:
+        s = self.settings
+        assert isinstance(s, DieSettings)
+        if s.sleep:
+            time.sleep(s.sleep)
+        if instance.id in s.die_ids and not (s.once_marker and os.path.exists(s.once_marker)):
+            if s.once_marker:
+                with open(s.once_marker, "w") as f:
+                    f.write(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)
+        return Prediction(id=instance.id, output=instance.gold.model_copy(deep=True),
+                          trace={"pid": os.getpid()})

@@ -1,5 +1,6 @@
 """Runs: the run directory (:mod:`.files`), what identifies a run (:mod:`.spec`), the
-executors (:mod:`.executors`), the runner (:mod:`.runner`), the run summary and exit status
+executors (:mod:`.executors`; Ray actors in :mod:`.ray_executor`), the runner
+(:mod:`.runner`), shard merging (:mod:`.merge`), the run summary and exit status
 (:mod:`.summary`) and the ``run-all`` job (:mod:`.run_all`).
 
 Only :class:`RunDir` and :class:`RunsFolder` touch the files of a run directory. This

@@ -230,7 +230,7 @@ class RunDir:
     def benchmark(self, record: RunRecord | None = None, selected: bool = False) -> Benchmark:
         """The benchmark the run was made on: run.json's path, else its name, same sha256.
 
-        ``selected`` applies the run's selection (sets, modalities, tasks, limit).
+        ``selected`` applies the run's selection (sets, modalities, tasks, limit, shard).
         """
         from muie_bench.benchmark import load_benchmark, resolve_benchmark_path
 
@@ -253,8 +253,13 @@ class RunDir:
                 f"{info.sha256[:12]}…, {root} now has {bench.sha256[:12]}…"
             )
         if selected:
+            from muie_bench.run.spec import Shard
+
             sel = record.selection
             bench = bench.filter(sel.sets, sel.modalities, sel.tasks, limit=sel.limit)
+            if sel.shard:
+                shard = Shard.parse(sel.shard, f"{self.run_json}:1: selection.shard")
+                bench = bench.filter(ids=[i.id for i in shard.select(bench.instances)])
         return bench
 
     # ------------------------------------------------------------------ predictions
@@ -314,13 +319,17 @@ class RunDir:
 
         A torn last line (no newline) is not a prediction yet and is skipped.
         """
+        return [p for p, _ in self.prediction_lines()]
+
+    def prediction_lines(self) -> list[tuple[Prediction, str]]:
+        """:meth:`predictions` with the JSON line (no newline) each was parsed from."""
         path = self.predictions_path
-        out: dict[str, Prediction] = {}
+        out: dict[str, tuple[Prediction, str]] = {}
         if not path.is_file():
             return []
         for line in iter_lines(path, torn="skip"):
             p = parse_line(line, Prediction, path, "prediction")
-            out[p.id] = p
+            out[p.id] = (p, line.text.rstrip("\r\n"))
         return list(out.values())
 
     def writer(self, fsync_interval: float = 1.0) -> PredictionWriter:

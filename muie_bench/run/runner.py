@@ -42,7 +42,7 @@ from muie_bench.benchmark import (
 from muie_bench.errors import UserError
 from muie_bench.jsonl import read_json_file
 from muie_bench.run.files import RunDir, RunsFolder, RunWriteError
-from muie_bench.run.spec import RunSpec, SelectionSpec
+from muie_bench.run.spec import RunSpec, SelectionSpec, Shard
 from muie_bench.schema import (
     BenchmarkRef,
     Manifest,
@@ -74,7 +74,10 @@ class RunOptions:
     modalities: list[str] | None = None
     tasks: list[str] | None = None
     limit: int | None = None
+    shard: Shard | None = None
     workers: int = 1
+    executor: str = "local"
+    ray_address: str | None = None
     out: Path = DEFAULT_OUT
     fresh: bool = False
     retry_failed: bool = False
@@ -88,7 +91,7 @@ class RunOptions:
     argv: list[str] = field(default_factory=list)
 
     def selection(self) -> SelectionSpec:
-        return SelectionSpec.of(self.sets, self.modalities, self.tasks, self.limit)
+        return SelectionSpec.of(self.sets, self.modalities, self.tasks, self.limit, self.shard)
 
 
 @dataclass
@@ -131,6 +134,14 @@ def check_scoring_options(tau: float, n_resamples: int, seed: int) -> None:
 def _check_options(opts: RunOptions) -> None:
     if opts.workers < 1:
         raise UserError(f"--workers: must be >= 1, got {opts.workers}")
+    if opts.executor not in ("local", "ray"):
+        raise UserError(f"--executor: must be local or ray, got {opts.executor!r}")
+    if opts.executor != "ray":
+        if opts.ray_address is not None:
+            raise UserError("--ray-address: applies to --executor ray only")
+        if any(k.startswith("ray.") for k in opts.overrides):
+            bad = next(k for k in opts.overrides if k.startswith("ray."))
+            raise UserError(f"-o {bad}: applies to --executor ray only")
     if opts.timeout is not None and not (math.isfinite(opts.timeout) and opts.timeout > 0):
         raise UserError(f"--timeout: must be a finite number of seconds > 0, got {opts.timeout}")
     if opts.limit is not None and opts.limit < 1:
@@ -167,10 +178,17 @@ def run(opts: RunOptions, system: System | None = None) -> RunResult:
     """Predict every selected instance not yet predicted, then score. See the module doc."""
     _check_options(opts)
     import_plugins(opts.plugins)
+    ray_settings = None
+    overrides = opts.overrides
+    if opts.executor == "ray":
+        from muie_bench.run.ray_executor import import_ray, split_ray_overrides
+
+        ray_settings, overrides = split_ray_overrides(opts.overrides)
+        import_ray()
     if system is None:
         from muie_bench.systems.registry import build_system
 
-        system = build_system(opts.system, opts.overrides)
+        system = build_system(opts.system, overrides)
     root = resolve_benchmark_path(opts.benchmark)
     manifest = _read_manifest(root)
     spec = RunSpec(system.name, system.fingerprint(), sha256_file(root / INSTANCES),
@@ -191,6 +209,11 @@ def run(opts: RunOptions, system: System | None = None) -> RunResult:
     bench = full.filter(opts.sets, opts.modalities, opts.tasks, limit=opts.limit)
     if not bench.instances:
         raise UserError("the selection is empty: no instance matches --sets/--modalities/--tasks")
+    if opts.shard is not None:
+        bench = bench.filter(ids=[i.id for i in opts.shard.select(bench.instances)])
+        if not bench.instances:
+            raise UserError(f"--shard {opts.shard}: no instance of the selection falls in this "
+                            "shard (use fewer shards)")
     load_s = time.perf_counter() - t_load
 
     from muie_bench.provenance import git_info, host_info, package_versions, redact_argv
@@ -216,13 +239,13 @@ def run(opts: RunOptions, system: System | None = None) -> RunResult:
     run_dir, lock, resumed = folder.open_or_create(None if opts.fresh else key, spec.fingerprint,
                                                    new_record)
     try:
-        return _run_locked(opts, system, bench, run_dir, resumed, load_s)
+        return _run_locked(opts, system, bench, run_dir, resumed, load_s, ray_settings)
     finally:
         lock.release()
 
 
 def _run_locked(opts: RunOptions, system: System, bench: Benchmark, run_dir: RunDir,
-                resumed: bool, load_s: float) -> RunResult:
+                resumed: bool, load_s: float, ray_settings: Any = None) -> RunResult:
     """The body of :func:`run` once the run directory is chosen and locked."""
     from muie_bench.provenance import git_info, host_info, package_versions, redact_argv
     from muie_bench.run.executors import execute
@@ -252,7 +275,14 @@ def _run_locked(opts: RunOptions, system: System, bench: Benchmark, run_dir: Run
             if prog is not None:
                 task = prog.add_task(f"{system.name} on {bench.name}", total=len(bench),
                                      completed=already)
-            for item in execute(system, bench, todo, opts.workers, opts.timeout):
+            if opts.executor == "ray" and todo:
+                from muie_bench.run.ray_executor import execute_ray
+
+                items = execute_ray(system, bench, todo, opts.workers, opts.timeout,
+                                    ray_settings, opts.ray_address)
+            else:
+                items = execute(system, bench, todo, opts.workers, opts.timeout)
+            for item in items:
                 writer.write_line(item.line)
                 if fresh is not None:
                     if item.prediction is None:
