@@ -26,7 +26,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from muie_bench.errors import UserError
-from muie_bench.leaderboard import Group, Leaderboard, build, to_markdown
+from muie_bench.leaderboard import Group, Leaderboard, build
+from muie_bench.leaderboard.render_md import to_markdown
 from muie_bench.paper_sets import modality_label
 from muie_bench.run.files import RunDir
 
@@ -134,7 +135,7 @@ def throughput_block(lb: Leaderboard, system: str, bench_dir: Path | None = None
     lines += ["", "Share of the system's time per stage (`trace[\"timings\"]`, disjoint stages; "
               "other = media decoding and glue): "
               + ", ".join(f"{name} {100 * v / total:.1f} %" for name, v in shares if total) + "."]
-    wall = rec.get("timings", {}).get("wall_predict")
+    wall = rec.timings.get("wall_predict")
     if isinstance(wall, (int, float)) and wall > 0:
         lines[-1] += (f" Harness overhead (wall time of the prediction loop minus the summed "
                       f"prediction times): {100 * max(0.0, wall - total) / wall:.1f} % "
