@@ -106,7 +106,8 @@ class System(ABC, Generic[S]):
     def from_settings(cls, name: str, settings: dict[str, Any]) -> System[Any]:
         """The system ``name`` with ``settings`` validated by :attr:`Settings` (dotted keys
         nest: ``{"a.b": 1}`` is ``{"a": {"b": 1}}``); an invalid one is a UserError."""
-        return cls(name, validate_settings(name, cls.Settings, settings))
+        # Settings is the S of this subclass (set from its generic argument)
+        return cls(name, validate_settings(name, cls.Settings, settings))  # type: ignore[arg-type]
 
     def setup(self, benchmark: Benchmark) -> None:
         """Load models / open clients. Called once per worker before the first predict."""

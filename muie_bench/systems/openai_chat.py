@@ -19,7 +19,7 @@ class OpenAIChatSettings(ReamoSettings):
     """Reamo's settings with the chat backend fixed. (The replay / in-process keys stay
     accepted and unused: dropping them would change every recorded run's fingerprint.)"""
 
-    backend: Literal["openai"] = "openai"  # type: ignore[assignment]
+    backend: Literal["openai"] = "openai"
     model: str = Field("gpt-4o", description="model name sent to the chat endpoint")
 
 

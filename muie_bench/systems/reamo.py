@@ -22,7 +22,7 @@ from muie_bench.systems.registry import add_preset, register
 class ReamoSettings(MllmSettings, ChatBackendSettings, ReplaySettings, InProcessSettings):
     """The MLLM settings plus those of the three built-in backends."""
 
-    backend: Literal["auto", "openai", "replay", "inprocess"] = Field(  # type: ignore[assignment]
+    backend: Literal["auto", "openai", "replay", "inprocess"] = Field(
         "auto", description="auto: replay if replay_path, openai if base_url, inprocess if "
         "inprocess_entry or model_path")
 

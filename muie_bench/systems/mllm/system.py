@@ -147,7 +147,8 @@ class MllmSystem(System[MS]):
 @cache
 def settings_with(backend: type[BackendSettings]) -> type[MllmSettings]:
     """The MLLM system's settings plus ``backend``'s own (and nothing else)."""
-    return create_model(f"MllmSettings_{backend.__name__}", __base__=(MllmSettings, backend))
+    bases = (MllmSettings, backend)
+    return create_model(f"MllmSettings_{backend.__name__}", __base__=bases)  # type: ignore[arg-type]
 
 
 @register("mllm")
