@@ -320,3 +320,14 @@ def test_plugin_errors_are_one_line(tmp_path: Path) -> None:
         "    def predict(self, instance, benchmark):\n        raise NotImplementedError\n")
     line = _one_error_line(_run(["systems", "--plugin", "clash.py"], tmp_path))
     assert "system kind 'oracle' is built in" in line
+
+
+def test_readme_shows_the_tested_example_files() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for section, example in (("writing-a-system", "my_system.py"),
+                             ("writing-an-mllm-backend", "my_backend.py")):
+        body = readme.split(f"<!-- section: {section} -->")[1].split(f"<!-- /section: {section} -->")[0]
+        code = body.split("```python\n")[1].split("```")[0]
+        assert code == (EXAMPLES / example).read_text(encoding="utf-8"), example
+    assert readme.index("<!-- section: writing-an-mllm-backend -->") < readme.index(
+        "<!-- section: development -->")
