@@ -331,3 +331,21 @@ def test_readme_shows_the_tested_example_files() -> None:
         assert code == (EXAMPLES / example).read_text(encoding="utf-8"), example
     assert readme.index("<!-- section: writing-an-mllm-backend -->") < readme.index(
         "<!-- section: development -->")
+
+
+def test_a_process_parallel_plugin_kind_runs_in_spawned_workers(tmp_path: Path) -> None:
+    """Spawned workers unpickle the plugin's class: they import it from the same sys.path."""
+    (tmp_path / "proc_kind.py").write_text(
+        "import os\n\nfrom muie_bench.systems import Prediction, System, SystemSettings, register\n\n\n"
+        "@register('proc-oracle')\nclass ProcOracle(System[SystemSettings]):\n"
+        '    """The oracle in worker processes."""\n\n    parallelism = "process"\n\n'
+        "    def predict(self, instance, benchmark):\n"
+        "        return Prediction(id=instance.id, output=instance.gold.model_copy(deep=True),\n"
+        "                          trace={'pid': os.getpid()})\n")
+    proc = _run(["run", "--plugin", "proc_kind", "-s", "proc-oracle", "-j", "2", "-b", str(TINY),
+                 "--out", "runs", "--resamples", "10"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (pred,) = (tmp_path / "runs").rglob("predictions.jsonl")
+    rows = [json.loads(x) for x in pred.read_text().splitlines()]
+    assert len(rows) == 14 and all(r["error"] is None for r in rows)
+    assert all(r["trace"]["pid"] != os.getpid() for r in rows)

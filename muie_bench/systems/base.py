@@ -66,10 +66,6 @@ class NestedSettings(BaseModel):
         data: dict[str, Any] = handler(self)
         return {k: v for k, v in data.items() if k in self.model_fields_set}
 
-    def values(self) -> dict[str, Any]:
-        """Every field's value (defaults included), nested sections as dicts of theirs."""
-        return {k: v.values() if isinstance(v, NestedSettings) else v for k, v in self}
-
 
 S = TypeVar("S", bound=SystemSettings)
 
@@ -99,6 +95,8 @@ class System(ABC, Generic[S]):
         for base in getattr(cls, "__orig_bases__", ()):
             if typing.get_origin(base) is not None and issubclass(typing.get_origin(base), System):
                 (arg,) = typing.get_args(base)
+                if isinstance(arg, TypeVar):  # a generic subclass: its bound
+                    arg = arg.__bound__
                 if isinstance(arg, type) and issubclass(arg, SystemSettings):
                     cls.Settings = arg
 

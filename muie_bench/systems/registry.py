@@ -195,7 +195,7 @@ def load_plugins(modules: list[str]) -> None:
     ``sys.path``, as ``python -m`` does) or from the environment, or a ``.py`` file path.
     """
     cwd = os.getcwd()
-    if cwd not in sys.path:
+    if modules and cwd not in sys.path:
         sys.path.insert(0, cwd)
     for mod in modules:
         name = mod
