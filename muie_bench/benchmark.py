@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from collections import Counter
@@ -22,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from muie_bench.errors import UserError, ValidationProblems
-from muie_bench.media import MediaReader
+from muie_bench.media import MediaReader, confined
 from muie_bench.schema import Instance, Manifest, Mention
 
 MANIFEST = "manifest.json"
@@ -186,7 +187,13 @@ def _modality_match(combo: frozenset[str], mods: list[Any]) -> bool:
 
 
 def resolve_benchmark_path(name_or_path: str | Path) -> Path:
-    """A directory path, or the name of a known benchmark."""
+    """A directory path, the name of a known benchmark, or a Hugging Face dataset (a saved
+    dataset directory or a hub name, materialised into the cache as a benchmark directory)."""
+    from muie_bench.sources.hf import hf_benchmark_path
+
+    hf = hf_benchmark_path(name_or_path)
+    if hf is not None:
+        return hf
     p = Path(name_or_path)
     if (p / MANIFEST).is_file():
         return p
@@ -205,27 +212,60 @@ def resolve_benchmark_path(name_or_path: str | Path) -> Path:
     )
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_NUMBER = re.compile(r"NaN|-?Infinity|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
+def non_finite_line(text: str) -> int | None:
+    """1-based line of the first NaN / Infinity literal or overflowing number (``1e400``)
+    outside JSON strings, or None. (Python's and pydantic's JSON parsers accept them.)"""
+    for n, line in enumerate(text.splitlines(), start=1):
+        for tok in _JSON_NUMBER.findall(_JSON_STRING.sub('""', line)):
+            if not math.isfinite(float(tok)):
+                return n
+    return None
+
+
 def _read_manifest(root: Path) -> tuple[Manifest | None, list[str]]:
     path = root / MANIFEST
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+    except OSError as e:
+        return None, [f"{path}:0: (file): cannot read ({e.strerror})"]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        return None, [f"{path}:{line}: (encoding): invalid UTF-8 at byte {e.start}"]
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as e:
         return None, [f"{path}:{e.lineno}: (json): {e.msg}"]
     try:
         return Manifest.model_validate(data), []
     except ValidationError as e:
-        return None, format_validation_error(e, f"{path}:1")
+        non_finite = any(err["type"] == "finite_number" or "not a finite number" in err["msg"]
+                         for err in e.errors())
+        line = (non_finite_line(text) if non_finite else None) or 1
+        return None, format_validation_error(e, f"{path}:{line}")
 
 
 def _read_instances(root: Path) -> tuple[list[Instance], dict[str, int], list[str]]:
     path = root / INSTANCES
+    if path.is_dir():
+        return [], {}, [f"{path}:0: (file): is a directory, not a JSON Lines file"]
     if not path.is_file():
         return [], {}, [f"{path}:0: (file): missing"]
     problems: list[str] = []
     instances: list[Instance] = []
     lines: dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                problems.append(f"{path}:{n}: (encoding): invalid UTF-8 at byte {e.start} of the line")
+                continue
             if not line.strip():
                 continue
             try:
@@ -300,22 +340,25 @@ def validate_benchmark(name_or_path: str | Path, check_media_hashes: bool = True
             problems.append(
                 f"{mpath}:1: sets.{s.id}.count: manifest says {s.count}, found {set_counts[s.id]}"
             )
-    if check_media_hashes:
-        for rel, digest in bench.manifest.files.items():
-            if rel == INSTANCES:
-                continue
-            p = root / rel
-            if not p.is_file():
-                problems.append(f"{mpath}:1: files.{rel}: file missing")
-            elif sha256_file(p) != digest:
-                problems.append(f"{mpath}:1: files.{rel}: sha256 does not match the file")
+    for rel, digest in bench.manifest.files.items():
+        if rel == INSTANCES:
+            continue
+        try:  # the same confinement as instance media paths; nothing outside is read
+            p = confined(root, rel)
+        except UserError as e:
+            problems.append(f"{mpath}:1: files.{rel}: {e}")
+            continue
+        if check_media_hashes and sha256_file(p) != digest:
+            problems.append(f"{mpath}:1: files.{rel}: sha256 does not match the file")
     if problems:
         raise ValidationProblems(problems)
     return bench
 
 
 def _count_lines(path: Path) -> int:
-    with open(path, encoding="utf-8") as f:
+    if not path.is_file():
+        return 0
+    with open(path, "rb") as f:
         return sum(1 for line in f if line.strip())
 
 
@@ -357,17 +400,24 @@ def _check_instance(bench: Benchmark, inst: Instance, where: str) -> list[str]:
 def _check_media(bench: Benchmark, inst: Instance, where: str) -> list[str]:
     out: list[str] = []
     image_size = audio_dur = video = None
-    try:
-        if inst.image is not None:
-            image_size = bench.media.image_size(inst.image)
-        if inst.audio is not None:
-            audio_dur = bench.media.audio_duration(inst.audio)
-        if inst.video is not None:
-            video = bench.media.video_info(inst.video)
-    except UserError as e:
-        return [f"{where}: media: {e}"]
-    except Exception as e:  # undecodable file
-        return [f"{where}: media: cannot decode ({type(e).__name__}: {e})"]
+    for field_name in ("image", "audio", "video"):
+        rel = getattr(inst, field_name)
+        if rel is None:
+            continue
+        try:  # decode the whole file: a truncated file must fail here, not during a run
+            if field_name == "image":
+                image_size = bench.media.check_image(rel)
+            elif field_name == "audio":
+                audio_dur = bench.media.check_audio(rel)
+            else:
+                video = bench.media.check_video(rel)
+        except UserError as e:
+            out.append(f"{where}: {field_name}: {e}")
+        except Exception as e:  # undecodable file
+            msg = " ".join(str(e).split()) or type(e).__name__
+            out.append(f"{where}: {field_name}: {rel}: cannot decode ({type(e).__name__}: {msg})")
+    if out:
+        return out
     labelled = [(f"gold.entities[{i}]", m) for i, m in enumerate(inst.gold.entities)]
     labelled += [(f"gold.events[{i}].trigger", e.trigger) for i, e in enumerate(inst.gold.events)]
     for loc, m in labelled:

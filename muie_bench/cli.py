@@ -7,6 +7,7 @@ Every command calls a function that tests can call directly. Errors a user can c
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -107,10 +108,22 @@ def schema(
     if out is None:
         console.print_json(json.dumps(schemas))
         return
-    out.mkdir(parents=True, exist_ok=True)
+    _output_dir(out, "--out")
     for name, s in schemas.items():
         (out / f"{name}.schema.json").write_text(json.dumps(s, indent=2) + "\n")
     console.print(f"wrote {len(schemas)} schemas to {out}")
+
+
+def _output_dir(path: Path, option: str) -> None:
+    """Create an output folder; an existing file there or an unwritable place is a UserError."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{option} {path}: exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{option} {path}: cannot create the folder ({e.strerror})") from None
+    if not os.access(path, os.W_OK):
+        raise UserError(f"{option} {path}: the folder is not writable")
 
 
 @app.command()
@@ -160,8 +173,14 @@ def systems(
 # ============================================================== runs, leaderboard, compare
 
 
-def _csv_list(value: Optional[str]) -> Optional[list[str]]:  # noqa: UP045
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+def _csv_list(value: Optional[str], option: str = "") -> Optional[list[str]]:  # noqa: UP045
+    """Comma-separated values, None when the option is absent; an empty list is an error."""
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise UserError(f"{option or 'option'}: {value!r} names nothing (give comma-separated values)")
+    return items
 
 
 @app.command()
@@ -203,15 +222,16 @@ def run(
     ] = None,
 ) -> None:
     """Run a system over a benchmark (resumes the matching run), then score it."""
-    from muie_bench.metrics.report import scores_table
-    from muie_bench.run_summary import failed_exit_code, run_lines
-    from muie_bench.runner import RunOptions
-    from muie_bench.runner import run as run_system
+    from muie_bench.run.runner import RunOptions
+    from muie_bench.run.runner import run as run_system
+    from muie_bench.run.summary import failed_exit_code, run_lines
+    from muie_bench.scoring import scores_table
     from muie_bench.systems.registry import parse_overrides
 
     opts = RunOptions(
         system=system, overrides=parse_overrides(override or []), benchmark=benchmark,
-        sets=_csv_list(sets), modalities=_csv_list(modalities), tasks=_csv_list(tasks),
+        sets=_csv_list(sets, "--sets"), modalities=_csv_list(modalities, "--modalities"),
+        tasks=_csv_list(tasks, "--tasks"),
         limit=limit, workers=workers, out=out, fresh=fresh, retry_failed=retry_failed,
         timeout=timeout, score=not no_score, tau=tau, n_resamples=resamples, seed=seed,
         plugins=plugin or [], argv=["muie-bench", *sys.argv[1:]],
@@ -245,22 +265,23 @@ def run_all(
     ] = None,
 ) -> None:
     """The main job: run (or resume) each system, score, write and print the leaderboard."""
-    from muie_bench.main_job import main_job
-    from muie_bench.run_summary import leaderboard_tables, run_lines
+    from muie_bench.leaderboard.render_terminal import leaderboard_tables
+    from muie_bench.run.run_all import run_all as run_all_job
+    from muie_bench.run.summary import run_lines
 
     def print_run(r: Any) -> None:
         for line in run_lines(r):
             console.print(line, markup=False, highlight=False)
 
-    res = main_job(
+    res = run_all_job(
         systems, benchmark, out, leaderboard_out, workers=workers,
         progress=err_console.is_terminal, argv=["muie-bench", *sys.argv[1:]], on_run=print_run,
         plugins=plugin or [],
     )
-    for table in leaderboard_tables(res.leaderboard["leaderboard"]):
+    for table in leaderboard_tables(res.leaderboard.leaderboard):
         console.print(table)
     console.print(f"wrote {leaderboard_out}/leaderboard.md (with 95 % CIs), .csv, .html and "
-                  f"{len(res.leaderboard['images'])} charts", markup=False, highlight=False)
+                  f"{len(res.leaderboard.images)} charts", markup=False, highlight=False)
 
 
 @app.command()
@@ -276,26 +297,27 @@ def leaderboard(
 
     res = write_leaderboard(runs_dir, out, plots=not no_plots)
     if not quiet:
-        from muie_bench.run_summary import leaderboard_tables
+        from muie_bench.leaderboard.render_terminal import leaderboard_tables
 
-        for table in leaderboard_tables(res["leaderboard"]):
+        for table in leaderboard_tables(res.leaderboard):
             console.print(table)
     console.print(f"wrote {out}/leaderboard.md (with 95 % CIs), .csv, .html and "
-                  f"{len(res['images'])} charts", markup=False, highlight=False)
+                  f"{len(res.images)} charts", markup=False, highlight=False)
 
 
 @app.command()
 def compare(
     run_a: Annotated[Path, typer.Argument(help="run directory A")],
     run_b: Annotated[Path, typer.Argument(help="run directory B")],
-    resamples: Annotated[int, typer.Option(help="bootstrap resamples")] = 1000,
-    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+    resamples: Annotated[int, typer.Option(min=0, help="bootstrap resamples")] = 1000,
+    seed: Annotated[int, typer.Option(min=0, help="bootstrap seed")] = 0,
 ) -> None:
     """Per set and metric: B - A with its paired-bootstrap p-value (* = p < 0.05)."""
     from muie_bench.compare import compare_runs
+    from muie_bench.run.files import RunDir
     from muie_bench.run_summary import compare_table
 
-    res = compare_runs(run_a, run_b, n_resamples=resamples, seed=seed)
+    res = compare_runs(RunDir.open(run_a), RunDir.open(run_b), n_resamples=resamples, seed=seed)
     console.print(compare_table(res))
     for n in res.notes:
         console.print(f"note: {n}", markup=False, highlight=False)
@@ -308,17 +330,37 @@ def report(
         Optional[Path], typer.Option(help="HTML file (default: RUN_DIR/report.html)")  # noqa: UP045
     ] = None,
     per_set: Annotated[int, typer.Option(help="instances shown per set")] = 5,
+    lossless: Annotated[
+        bool, typer.Option("--lossless", help="full-size PNG images instead of JPEG thumbnails "
+                           "(exact mask edges; a file about 8 times larger)")
+    ] = False,
 ) -> None:
-    """Static HTML report of one run: media with gold and predicted groundings drawn."""
+    """Static HTML report of one run (one file): media with gold and predicted groundings drawn."""
     from muie_bench.report import write_report
 
-    console.print(f"wrote {write_report(run_dir, out, per_set=per_set)}", markup=False,
+    path = write_report(run_dir, out, per_set=per_set, lossless=lossless)
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", markup=False,
                   highlight=False)
+
+
+@app.command()
+def export(
+    runs: Annotated[Path, typer.Argument(help="a run directory or a folder of runs")] = Path(
+        "results/runs"),
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    out: Annotated[Path, typer.Option(help="folder for runs/scores/per_type/instances files")] = Path(
+        "results/export"),
+) -> None:
+    """Runs, scores, per-type scores and instances as CSV or parquet tables (pandas frames)."""
+    from muie_bench.analysis import export_frames
+
+    for p in export_frames(runs, out, fmt):
+        console.print(f"wrote {p}", markup=False, highlight=False)
 
 
 # ============================================================== bundled benchmark (datagen)
 
-data_app = typer.Typer(help="Build and preview the bundled benchmark muie-synth.",
+data_app = typer.Typer(help="Build muie-synth; import, speak, assemble and export real data.",
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
@@ -326,7 +368,7 @@ app.add_typer(data_app, name="data")
 @data_app.command("build")
 def data_build(
     size: Annotated[str, typer.Option(help="mini (8 per set) or full (200 per set)")] = "mini",
-    seed: Annotated[int, typer.Option(help="generator seed")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="generator seed")] = 0,
     out: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(help="output directory (default: benchmark_data/<name>)"),
@@ -359,6 +401,97 @@ def data_preview(
     chosen = [s.strip() for s in sets.split(",") if s.strip()] if sets else None
     path = write_preview(benchmark, out, sets=chosen, per_set=per_set, palette=palette)
     console.print(f"wrote {path}", markup=False, highlight=False)
+
+
+@data_app.command("import")
+def data_import(
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="twitter2017, mnre, m2e2, vrd, swig, "
+                                       "vidsitu, ace05 or re-tacred")],
+    srcs: Annotated[list[Path], typer.Argument(metavar="SRC...", help="the source files")],
+    out: Annotated[Path, typer.Option("--out", help="benchmark directory to write")],
+    media: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--media", help="folder of the source's images or videos"),
+    ] = None,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="convert the rest when records are malformed")
+    ] = False,
+    set_id: Annotated[
+        Optional[str], typer.Option("--set", help="set id (default per format)")  # noqa: UP045
+    ] = None,
+    name: Annotated[Optional[str], typer.Option(help="benchmark name")] = None,  # noqa: UP045
+) -> None:
+    """Convert a source dataset of the paper into a validated benchmark directory."""
+    from muie_bench.sources import import_dataset
+
+    r = import_dataset(fmt, srcs, out, media=media, skip_bad=skip_bad, set_id=set_id, name=name)
+    for p in r.skipped:
+        err_console.print(f"skipped: {p}", markup=False)
+    for note in r.notes:
+        err_console.print(f"note: {note}", markup=False)
+    counts = ", ".join(f"{k}: {v}" for k, v in r.counts.items())
+    console.print(f"wrote {r.out} ({counts}; {len(r.skipped)} malformed record(s) skipped); valid",
+                  markup=False, highlight=False)
+
+
+@data_app.command("speak")
+def data_speak(
+    src: Annotated[str, typer.Argument(help="benchmark with text or text+image sets")],
+    out: Annotated[Path, typer.Option("--out", help="benchmark directory to write")],
+    as_: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--as", help="comma-separated targets: A,T+A (text sets), I+A,T+I+A (text+image)"),
+    ] = None,
+    sets: Annotated[Optional[str], typer.Option(help="comma-separated input set ids")] = None,  # noqa: UP045
+    seed: Annotated[int, typer.Option(help="voice / speed / noise seed")] = 0,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Spoken versions of text (or text+image) sets, made as muie-synth makes its speech sets."""
+    from muie_bench.sources.speak import speak_benchmark
+
+    r = speak_benchmark(src, out, targets=_csv_list(as_), sets=_csv_list(sets), seed=seed,
+                        workers=workers)
+    counts = ", ".join(f"{k}: {v}" for k, v in r.counts.items())
+    console.print(f"wrote {r.out} ({counts}; {r.unlocated} mention(s) without a spoken word); valid",
+                  markup=False, highlight=False)
+
+
+@data_app.command("export")
+def data_export(
+    src: Annotated[str, typer.Argument(help="benchmark directory or known benchmark name")],
+    out: Annotated[Path, typer.Option("--out", help="directory to save the dataset to")],
+    fmt: Annotated[str, typer.Option("--format", help="hf (Hugging Face datasets)")] = "hf",
+) -> None:
+    """Export a benchmark as a Hugging Face `datasets` dataset (save_to_disk)."""
+    from muie_bench.sources.hf import export_hf
+
+    if fmt != "hf":
+        raise UserError(f"--format: {fmt!r} is not supported (hf)")
+    n = export_hf(src, out)
+    console.print(f"wrote {out} ({n} rows; load it with datasets.load_from_disk, or pass the "
+                  f"directory to any muie-bench command)", markup=False, highlight=False)
+
+
+@data_app.command("assemble")
+def data_assemble(
+    srcs: Annotated[list[str], typer.Argument(metavar="BENCHMARK...", help="imported / spoken benchmarks")],
+    out: Annotated[Path, typer.Option("--out", help="benchmark directory to write")],
+    per_set: Annotated[int, typer.Option("--per-set", help="instances drawn per paper set")] = 200,
+    seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+    name: Annotated[str, typer.Option(help="benchmark name")] = "muie-real",
+) -> None:
+    """Sample a benchmark in the paper's 15-set layout from imported sets."""
+    from muie_bench.sources.assemble import assemble
+
+    r = assemble(list(srcs), out, per_set=per_set, seed=seed, name=name)
+    counts = ", ".join(f"{k}: {v}" for k, v in r.counts.items())
+    console.print(f"wrote {r.out} ({counts}); valid", markup=False, highlight=False)
+    if r.short:
+        short = ", ".join(f"{k} ({v})" for k, v in r.short.items())
+        console.print(f"fewer than --per-set available: {short}", markup=False, highlight=False)
+    if r.missing:
+        console.print(f"missing paper sets (no input has their modalities and task): {', '.join(r.missing)}",
+                      markup=False, highlight=False)
 
 
 # ============================================================== MLLM systems (reamo, openai-chat)
@@ -403,22 +536,23 @@ def score(
     ] = None,
     tau: Annotated[float, typer.Option("--tau", help="IoU threshold of grounded F1")] = 0.5,
     resamples: Annotated[
-        int, typer.Option("--resamples", help="bootstrap resamples for the 95% CIs (0: none)")
+        int, typer.Option("--resamples", min=0, help="bootstrap resamples for the 95% CIs (0: none)")
     ] = 1000,
-    seed: Annotated[int, typer.Option("--seed", help="bootstrap seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="bootstrap seed")] = 0,
 ) -> None:
     """Score predictions: a table per set in the paper's columns, scores.json written."""
-    from muie_bench.metrics.report import score_command
+    from muie_bench.run.files import RunDir
+    from muie_bench.scoring import score_command, scores_table
 
-    if (predictions / "run.json").is_file():  # a run directory: re-score it in place
-        from muie_bench.metrics.report import scores_table
-        from muie_bench.runner import score_run
+    if RunDir.is_run_dir(predictions):  # a run directory: re-score it in place
+        from muie_bench.run.runner import score_run
 
         if out is not None or benchmark is not None:
             raise UserError("score RUN_DIR: --out and --benchmark do not apply to a run directory")
-        scores = score_run(predictions, tau=tau, n_resamples=resamples, seed=seed)
+        rd = RunDir.open(predictions)
+        scores = score_run(rd, tau=tau, n_resamples=resamples, seed=seed)
         console.print(scores_table(scores, f"{predictions} (re-scored)"))
-        console.print(f"wrote {predictions / 'scores.json'} and instance_scores.jsonl; "
+        console.print(f"wrote {rd.scores_path} and {rd.instance_scores_path.name}; "
                       "run.json counts updated", markup=False, highlight=False)
         return
     if benchmark is None:
@@ -453,13 +587,37 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted", markup=False)
         sys.exit(130)
-    except Exception as e:  # click usage errors
+    except Exception as e:
+        usage = _usage_error_line(e)
+        if usage is not None:  # an unknown option or command, a bad or missing value
+            err_console.print(f"error: {usage}", markup=False)
+            sys.exit(2)
+        if isinstance(e, OSError) and e.filename is not None:  # an output path, a full disk
+            err_console.print(f"error: {_os_error_line(e)}", markup=False)
+            sys.exit(2)
+        raise
+
+
+def _usage_error_line(e: Exception) -> str | None:
+    """One line for a command-line usage error of typer (its bundled click) or click itself."""
+    classes: tuple[type[BaseException], ...] = (typer.TyperException,)
+    try:
         import click
 
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise
+        classes = (*classes, click.ClickException)
+    except ImportError:  # typer >= 0.29 bundles its own click
+        pass
+    if not isinstance(e, classes) or not hasattr(e, "format_message"):
+        return None
+    msg = " ".join(str(e.format_message()).split())
+    hint = " (see --help)" if "--help" not in msg else ""
+    return f"{msg}{hint}"
+
+
+def _os_error_line(e: OSError) -> str:
+    """``PATH: reason`` of an OSError (``PATH -> OTHER`` for a rename or link)."""
+    where = str(e.filename) if e.filename2 is None else f"{e.filename} -> {e.filename2}"
+    return f"{where}: {e.strerror or type(e).__name__}"
 
 
 if __name__ == "__main__":

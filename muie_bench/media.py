@@ -36,7 +36,10 @@ class VideoInfo:
 
 def confined(root: Path, rel: str) -> Path:
     """``root / rel`` resolved; raises :class:`UserError` if it leaves ``root`` or is missing."""
-    check_relative_path(rel)
+    try:
+        check_relative_path(rel)
+    except ValueError as e:
+        raise UserError(str(e)) from None
     base = root.resolve()
     p = (base / rel).resolve()
     if not p.is_relative_to(base):
@@ -94,6 +97,35 @@ class MediaReader:
         except Exception:
             samples, rate = _decode_audio_av(p)
             return len(samples) / rate
+
+    # ------------------------------------------------------------------ full checks
+    def check_image(self, rel: str) -> tuple[int, int]:
+        """(height, width) after decoding every pixel (a truncated file raises)."""
+        from PIL import Image
+
+        with Image.open(self.path(rel)) as im:
+            im.load()
+            w, h = im.size
+        return h, w
+
+    def check_audio(self, rel: str) -> float:
+        """Duration in seconds of the decoded samples (a truncated file raises or is short)."""
+        samples, rate = self.audio(rel)
+        if rate <= 0:
+            raise UserError(f"{rel}: sample rate {rate} Hz")
+        return len(samples) / rate
+
+    def check_video(self, rel: str) -> VideoInfo:
+        """The header's :class:`VideoInfo` after decoding every frame; frames short of the
+        header's count (a truncated file) raise :class:`UserError`."""
+        import av
+
+        info = self.video_info(rel)
+        with av.open(str(self.path(rel))) as c:
+            n = sum(1 for _ in c.decode(video=0))
+        if n < info.frames:
+            raise UserError(f"{rel}: {n} frames decode, the header says {info.frames} (truncated?)")
+        return info
 
     # ------------------------------------------------------------------ video
     def video_info(self, rel: str) -> VideoInfo:

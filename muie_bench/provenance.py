@@ -1,4 +1,11 @@
-"""Provenance of a run: git state, package versions, host, and argv without secrets."""
+"""Provenance of a run: git state, package versions, host, and argv without secrets.
+
+Secret masking (:func:`redact_argv`, :func:`mask_url_credentials`, :func:`scrub_secrets`)
+replaces a secret with ``***``: values of arguments and URL query parameters named like a
+secret (``key``, ``token``, ``secret``, ``password``), URL credentials (``scheme://user:pw@``
+becomes ``scheme://***@``), and in text from servers also ``Bearer``/``Basic``/``Token``
+credentials, ``sk-...`` keys, JSON fields named like secrets and the known secret values.
+"""
 
 from __future__ import annotations
 
@@ -26,15 +33,49 @@ def is_secret_name(name: str) -> bool:
     return any(w in low for w in SECRET_WORDS)
 
 
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s]*@")
+_SECRET_PARAM = re.compile(r"(?i)([?&;][^=&#\s]*(?:key|token|secret|password)[^=&#\s]*=)[^&#\s]*")
+#: ``Bearer`` + 8 or more token characters; ``Basic``/``Token`` + 8 or more with a digit or
+#: ``+/=`` (so that "basic authentication" stays readable)
+_AUTH_SCHEME = re.compile(r"(?i)\b(bearer(\s+)(?=[A-Za-z0-9._~+/=-]{8})"
+                          r"|(?:basic|token)(\s+)(?=[A-Za-z0-9._~-]*[0-9+/=])(?=[A-Za-z0-9._~+/=-]{8}))"
+                          r"[A-Za-z0-9._~+/=-]+")
+_SK_KEY = re.compile(r"\bsk-[A-Za-z0-9_-]{8,}")
+_SECRET_FIELD = re.compile(
+    r"""(?i)(["']?[\w-]*(?:key|token(?!s)|secret|password)[\w-]*["']?\s*[:=]\s*["']?)"""
+    r"""[^"'\s,;&}]+""")
+
+
+def mask_url_credentials(text: str) -> str:
+    """``text`` with the credentials of every URL in it masked: ``http://u:pw@h/v1`` becomes
+    ``http://***@h/v1`` and ``?api_key=...`` / ``&token=...`` become ``=***``."""
+    return _SECRET_PARAM.sub(r"\1***", _URL_USERINFO.sub(r"\1***@", text))
+
+
+def scrub_secrets(text: str, known: tuple[str, ...] | list[str] = ()) -> str:
+    """Server text (error bodies) with every secret masked: the ``known`` values (an API
+    key, URL passwords; values shorter than 4 characters are ignored), URL credentials,
+    ``Bearer``/``Basic``/``Token`` credentials, ``sk-`` keys of 8+ characters and fields
+    named like secrets (``"api_key": "..."``, ``token=...``)."""
+    for secret in sorted({k for k in known if len(k) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    text = mask_url_credentials(text)
+    text = _AUTH_SCHEME.sub(lambda m: m.group(1) + "***", text)
+    text = _SK_KEY.sub("sk-***", text)
+    return _SECRET_FIELD.sub(lambda m: m.group(1) + "***", text)
+
+
 def redact_argv(argv: list[str]) -> list[str]:
-    """argv with the value of every ``key=value`` / ``--key value`` naming a secret masked.
+    """argv with the value of every ``key=value`` / ``--key value`` naming a secret masked,
+    and the credentials of URLs in any argument masked (:func:`mask_url_credentials`).
 
     ``-o api_key=sk-...`` becomes ``-o api_key=***``; ``--api-key sk-...`` and
-    ``--token=...`` are masked the same way.
+    ``--token=...`` are masked the same way; ``-o base_url=http://u:pw@h/v1`` becomes
+    ``-o base_url=http://***@h/v1``.
     """
     out: list[str] = []
     mask_next = False
-    for a in argv:
+    for a in map(mask_url_credentials, argv):
         if mask_next:
             out.append("***")
             mask_next = False

@@ -6,8 +6,12 @@ part of the key occurs in its user text, where ``sha256:<hex>`` of every attache
 (image / video data URL, input audio) counts as text; the longest matching key wins. The
 key's steps play in order, one per request; after the last, the last repeats. A step is a
 string (the answer), ``{"status": 429, "retry_after": "0.2"}`` / ``{"status": 500}`` (an
-error), or ``{"sleep": seconds, "content": "..."}`` (a slow answer). Requests without a
-matching key get ``default``. Every request is recorded in ``requests``; ``max_inflight`` is
+error; ``"echo_auth": true`` puts the request's ``Authorization`` header into the error body,
+as some servers do), ``{"sleep": seconds, "content": "..."}`` (a slow answer),
+``{"drip": seconds, "content": "..."}`` (headers at once, then the body one byte per
+``seconds``; ``"head": true`` drips the status line and headers too), ``{"json": ...}`` (that JSON body with status 200, e.g. ``content: null`` or
+no ``choices``) or ``{"body": "...", "content_type": "text/html"}`` (that raw body with
+status 200 or ``"status"``). Requests without a matching key get ``default``. Every request is recorded in ``requests``; ``max_inflight`` is
 the most requests it was answering at once.
 
 :class:`GrounderServer` implements the grounder contract of
@@ -27,6 +31,15 @@ import time
 from abc import ABC, abstractmethod
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+class Raw:
+    """A reply body: ``data`` sent with ``content_type``, one byte per ``drip`` seconds when
+    ``drip`` > 0 (from the status line on when ``head``)."""
+
+    def __init__(self, data: bytes, content_type: str = "application/json",
+                 drip: float = 0.0, head: bool = False) -> None:
+        self.data, self.content_type, self.drip, self.head = data, content_type, drip, head
 
 
 class _Base(ABC):
@@ -54,8 +67,10 @@ class _Base(ABC):
         self.httpd.server_close()
 
     @abstractmethod
-    def respond(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, str], Any, float]:
-        """(status, headers, JSON body, delay in seconds) for one request."""
+    def respond(self, path: str, body: dict[str, Any],
+                headers: dict[str, str]) -> tuple[int, dict[str, str], Any, float]:
+        """(status, headers, JSON body or :class:`Raw`, delay in seconds) for one request
+        (``headers``: the request headers, names in lower case)."""
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -73,21 +88,37 @@ class _Base(ABC):
                     server.inflight += 1
                     server.max_inflight = max(server.max_inflight, server.inflight)
                 try:
-                    status, headers, payload, sleep = server.respond(self.path, body)
+                    status, headers, payload, sleep = server.respond(
+                        self.path, body, {k.lower(): v for k, v in self.headers.items()})
                     if sleep:
                         time.sleep(sleep)
                 finally:
                     with server.lock:
                         server.inflight -= 1
-                data = json.dumps(payload).encode()
+                raw = payload if isinstance(payload, Raw) else Raw(json.dumps(payload).encode())
                 try:
+                    if raw.head:  # the whole response, status line first, drips
+                        self.close_connection = True
+                        whole = (f"HTTP/1.1 {status} OK\r\nContent-Type: {raw.content_type}\r\n"
+                                 f"Content-Length: {len(raw.data)}\r\n\r\n").encode() + raw.data
+                        for i in range(len(whole)):
+                            time.sleep(raw.drip)
+                            self.wfile.write(whole[i:i + 1])
+                        return
                     self.send_response(status)
                     for k, v in headers.items():
                         self.send_header(k, v)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
+                    self.send_header("Content-Type", raw.content_type)
+                    self.send_header("Content-Length", str(len(raw.data)))
                     self.end_headers()
-                    self.wfile.write(data)
+                    if raw.drip <= 0:
+                        self.wfile.write(raw.data)
+                        return
+                    self.wfile.flush()
+                    for i in range(len(raw.data)):
+                        time.sleep(raw.drip)
+                        self.wfile.write(raw.data[i:i + 1])
+                        self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout test)
 
@@ -144,7 +175,8 @@ class ChatServer(_Base):
     def base_url(self) -> str:
         return self.url + "/v1"
 
-    def respond(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, str], Any, float]:
+    def respond(self, path: str, body: dict[str, Any],
+                headers: dict[str, str]) -> tuple[int, dict[str, str], Any, float]:
         if path.rstrip("/") != "/v1/chat/completions":
             return 404, {}, {"error": {"message": f"no route {path}"}}, 0.0
         text = user_text(body)
@@ -159,11 +191,23 @@ class ChatServer(_Base):
         step = steps[min(i, len(steps) - 1)]
         if isinstance(step, str):
             return 200, {}, completion(step, body.get("model", "")), 0.0
+        model = body.get("model", "")
+        if "json" in step:
+            return 200, {}, step["json"], 0.0
+        if "body" in step:
+            raw = Raw(step["body"].encode(), step.get("content_type", "text/html"))
+            return int(step.get("status", 200)), {}, raw, 0.0
+        if "drip" in step:
+            data = json.dumps(completion(step["content"], model)).encode()
+            return 200, {}, Raw(data, drip=float(step["drip"]), head=bool(step.get("head"))), 0.0
         if "status" in step:
-            headers = {"Retry-After": str(step["retry_after"])} if "retry_after" in step else {}
-            msg = {"error": {"message": f"scripted {step['status']}", "type": "test"}}
-            return int(step["status"]), headers, msg, 0.0
-        return 200, {}, completion(step["content"], body.get("model", "")), float(step["sleep"])
+            out = {"Retry-After": str(step["retry_after"])} if "retry_after" in step else {}
+            text = f"scripted {step['status']}"
+            if step.get("echo_auth"):
+                text += f": invalid credentials (Authorization: {headers.get('authorization')})"
+            msg = {"error": {"message": text, "type": "test"}}
+            return int(step["status"]), out, msg, 0.0
+        return 200, {}, completion(step["content"], model), float(step["sleep"])
 
 
 class GrounderServer(_Base):
@@ -173,7 +217,8 @@ class GrounderServer(_Base):
         self.answers = answers
         super().__init__()
 
-    def respond(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, str], Any, float]:
+    def respond(self, path: str, body: dict[str, Any],
+                headers: dict[str, str]) -> tuple[int, dict[str, str], Any, float]:
         phrase = body.get("text", "")
         if phrase in self.answers:
             ans = self.answers[phrase]

@@ -128,8 +128,8 @@ CASES: dict[str, tuple[Mutator, str, str]] = {
     "path_dotdot": (_set(["ti-ner-0", "image"], "../tiny/media/ti-ner-0.png"), "image", "'..'"),
     "path_absolute": (_set(["ti-ner-0", "image"], "/etc/passwd"), "image", "relative"),
     "path_backslash": (_set(["ti-ner-0", "image"], "media\\ti-ner-0.png"), "image", "separators"),
-    "symlink_outside": (_symlink_outside, "media", "outside the benchmark"),
-    "missing_media": (_missing_media, "media", "not found"),
+    "symlink_outside": (_symlink_outside, "image", "outside the benchmark"),
+    "missing_media": (_missing_media, "audio", "not found"),
     "bad_json_line": (_bad_json, "(instance)", "JSON"),
     "unknown_set": (_set(["ti-ner-0", "set"], "zz-ner"), "set", "unknown set"),
     "task_differs_from_set": (_set(["ti-ner-1", "task"], "re"), "task", "differs"),
@@ -144,7 +144,8 @@ CASES: dict[str, tuple[Mutator, str, str]] = {
 
 
 # causes that truly break two things (two instances use the label; the file and its hash)
-EXPECTED_COUNT = {"label_not_in_inventory": 2, "missing_media": 2, "unknown_set": 2}
+# (the manifest's files entry of a bad media path is reported too: the same confinement applies)
+EXPECTED_COUNT = {"label_not_in_inventory": 2, "missing_media": 2, "unknown_set": 2, "symlink_outside": 2}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

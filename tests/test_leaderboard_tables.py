@@ -11,8 +11,8 @@ import pytest
 
 from muie_bench.leaderboard import REPORTED_LABEL, build, load_reported, write_leaderboard
 from muie_bench.replicate import replicate_benchmark
-from muie_bench.run_dir import PREDICTIONS
-from muie_bench.runner import RunOptions, run, score_run
+from muie_bench.run.files import PREDICTIONS
+from muie_bench.run.runner import RunOptions, run, score_run
 
 # The paper's final leaderboard as the issue gives it (zero-shot, %): table -> lines.
 ISSUE = {
@@ -71,8 +71,9 @@ def _md_table(section: str, title: str) -> list[list[str]]:
 
 
 def test_reported_rows_verbatim_in_the_paper_layout(tmp_path: Path) -> None:
+    (tmp_path / "no-runs").mkdir()
     res = write_leaderboard(tmp_path / "no-runs", tmp_path / "lb", plots=False)
-    md = res["markdown"]
+    md = res.markdown
     section = _md_section(md, f"## {REPORTED_LABEL}")
     for title, lines in ISSUE.items():
         rows = _md_table(section, title)
@@ -100,7 +101,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, tiny_dir: Path) -> Path:
 
 def test_measured_rows_and_reported_rows_in_separate_tables(runs: Path, tmp_path: Path) -> None:
     res = write_leaderboard(runs, tmp_path / "lb")
-    md = res["markdown"]
+    md = res.markdown
     measured = _md_section(md, "## Measured on tiny 1")
     assert REPORTED_LABEL not in measured
     table = {row[0]: row[1:] for row in _md_table(measured, "T+I and I")}
@@ -144,8 +145,8 @@ def test_benchmarks_never_mixed_and_incomplete_flagged(
     flagged = {r.system: r.flags for r in g2.rows}
     assert flagged["oracle"] == []
     assert flagged["empty"] and flagged["empty"][0].startswith("incomplete: interrupted, 10/28")
-    assert res.record.benchmark["name"] == "tiny-x2"
-    md = write_leaderboard(runs, tmp_path / "lb", plots=False)["markdown"]
+    assert res.record.benchmark.name == "tiny-x2"
+    md = write_leaderboard(runs, tmp_path / "lb", plots=False).markdown
     assert "| empty ⚠ |" in md and "incomplete: interrupted, 10/28 predicted" in md
 
 

@@ -2,16 +2,20 @@
 with their groundings drawn on the media (image masks, audio time spans over the waveform,
 video mask tracks on sampled frames).
 
-One self-contained file (images inlined as base64 PNG, audio timelines as inline SVG, no
-scripts). Per set, failed instances come first, then the lowest-scoring ones, up to
-``per_set`` instances. Reads run.json, predictions.jsonl, instance_scores.jsonl (when
-scored) and the benchmark the run was made on.
+One self-contained file without scripts: audio timelines as inline SVG, images inlined as
+base64. By default images are JPEG thumbnails (at most ``THUMB_SIDE`` pixels on a side,
+quality ``JPEG_QUALITY``; small images are enlarged by the browser, not in the file), which
+keeps the report of a few hundred images at a few MB; ``lossless=True`` inlines full-size
+PNGs (exact mask edges, about 8 times larger). Per set, failed instances come first, then
+the lowest-scoring ones, up to ``per_set`` instances. Reads run.json, predictions.jsonl,
+instance_scores.jsonl (when scored) and the benchmark the run was made on.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -21,8 +25,17 @@ import numpy as np
 from muie_bench.benchmark import Benchmark
 from muie_bench.errors import UserError
 from muie_bench.paper_sets import COLUMN_TITLES, columns_for, modality_label
-from muie_bench.run_dir import INSTANCE_SCORES, PREDICTIONS, SCORES, read_predictions_last, read_run_record
-from muie_bench.schema import RLE, Annotation, Instance, InstanceScore, Mention, Prediction, Scores
+from muie_bench.run.files import RunDir
+from muie_bench.schema import (
+    RLE,
+    Annotation,
+    Instance,
+    InstanceScore,
+    Mention,
+    Prediction,
+    RunRecord,
+    Scores,
+)
 
 PALETTE = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
            (70, 240, 240), (240, 50, 230), (210, 245, 60), (0, 128, 128), (170, 110, 40)]
@@ -39,15 +52,37 @@ overflow:auto}.sw{display:inline-block;width:.8em;height:.8em;margin-right:.2em}
 """
 
 
-def _png(arr: np.ndarray[Any, Any], scale: int) -> str:
+THUMB_SIDE = 320
+JPEG_QUALITY = 70
+
+
+def _img(arr: np.ndarray[Any, Any], alt: str, lossless: bool) -> str:
+    """An ``<img>`` of an RGB array, shown ``_scale`` times its size.
+
+    Lossless: a PNG enlarged in the file (nearest neighbour). Otherwise: a JPEG of at most
+    ``THUMB_SIDE`` pixels on a side, enlarged by the browser (``width`` / ``height``).
+    """
     from PIL import Image
 
     im = Image.fromarray(arr.astype(np.uint8))
-    if scale > 1:
-        im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
+    scale = _scale(im.height, im.width)
     buf = io.BytesIO()
-    im.save(buf, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    if lossless:
+        if scale > 1:
+            im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
+        im.save(buf, format="PNG", optimize=True)
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
+    width, height = im.width * scale, im.height * scale
+    if max(im.size) > THUMB_SIDE:
+        r = THUMB_SIDE / max(im.size)
+        im = im.resize((max(1, round(im.width * r)), max(1, round(im.height * r))),
+                       Image.Resampling.LANCZOS)
+        width, height = im.width, im.height
+    im.convert("RGB").save(buf, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return (f'<img alt="{escape(alt)}" width={width} height={height} '
+            f'src="data:image/jpeg;base64,{data}">')
 
 
 def _decode(rle: RLE) -> np.ndarray[Any, Any]:
@@ -96,21 +131,22 @@ def _legend(a: Annotation) -> str:
     return table + extra
 
 
-def _image_panel(bench: Benchmark, inst: Instance, gold: Annotation, pred: Annotation) -> str:
+def _image_panel(bench: Benchmark, inst: Instance, gold: Annotation, pred: Annotation,
+                 lossless: bool) -> str:
     if inst.image is None:
         return ""
     img = bench.media.image(inst.image)
-    s = _scale(*img.shape[:2])
     figs = []
     for name, a in (("gold", gold), ("predicted", pred)):
         masks = [(i, m.image_mask) for i, (_l, m) in enumerate(_mentions(a))
                  if m.image_mask is not None]
-        figs.append(f'<figure><img alt="{name} masks" src="{_png(_overlay(img, masks), s)}">'
+        figs.append(f"<figure>{_img(_overlay(img, masks), f'{name} masks', lossless)}"
                     f"<figcaption>image, {name} masks</figcaption></figure>")
     return "".join(figs)
 
 
-def _video_panel(bench: Benchmark, inst: Instance, gold: Annotation, pred: Annotation) -> str:
+def _video_panel(bench: Benchmark, inst: Instance, gold: Annotation, pred: Annotation,
+                 lossless: bool) -> str:
     if inst.video is None:
         return ""
     frames_with = sorted({f for _l, m in _mentions(gold) if m.video_track
@@ -130,13 +166,12 @@ def _video_panel(bench: Benchmark, inst: Instance, gold: Annotation, pred: Annot
         if fi not in decoded:
             continue
         fr = decoded[fi]
-        s = _scale(*fr.shape[:2])
         for name, a in (("gold", gold), ("predicted", pred)):
             masks = [(i, m.video_track.frames[fi]) for i, (_l, m) in enumerate(_mentions(a))
                      if m.video_track is not None and fi in m.video_track.frames]
-            figs.append(f'<figure><img alt="frame {fi} {name}" '
-                        f'src="{_png(_overlay(fr, masks), s)}"><figcaption>frame {fi} '
-                        f"({fi / info.fps:.2f} s), {name}</figcaption></figure>")
+            figs.append(f"<figure>{_img(_overlay(fr, masks), f'frame {fi} {name}', lossless)}"
+                        f"<figcaption>frame {fi} ({fi / info.fps:.2f} s), {name}"
+                        "</figcaption></figure>")
     return "".join(figs)
 
 
@@ -170,7 +205,7 @@ def _audio_panel(bench: Benchmark, inst: Instance, gold: Annotation, pred: Annot
 
 
 def _instance_html(bench: Benchmark, inst: Instance, pred: Prediction | None,
-                   score: InstanceScore | None) -> str:
+                   score: InstanceScore | None, lossless: bool) -> str:
     p = pred.output if pred is not None else Annotation()
     cls = "inst fail" if pred is None or pred.error else "inst"
     head = f"<h4>{escape(inst.id)}</h4>"
@@ -187,7 +222,8 @@ def _instance_html(bench: Benchmark, inst: Instance, pred: Prediction | None,
         cells += [f"{k}: {v * 100:.1f}" for k, v in score.grounding.items()]
         head += f"<p>tp/predicted/gold and IoU %: {escape('; '.join(cells))}</p>"
     try:
-        media = (_image_panel(bench, inst, inst.gold, p) + _video_panel(bench, inst, inst.gold, p)
+        media = (_image_panel(bench, inst, inst.gold, p, lossless)
+                 + _video_panel(bench, inst, inst.gold, p, lossless)
                  + _audio_panel(bench, inst, inst.gold, p))
     except (UserError, OSError, ValueError) as e:
         media = f"<p>media not drawn: {escape(str(e))}</p>"
@@ -205,25 +241,55 @@ def _score_key(s: InstanceScore | None) -> float:
     return sum(vals) / len(vals) if vals else 1.0
 
 
-def write_report(run_dir: Path, out: Path | None = None, per_set: int = 5) -> Path:
-    """Write ``report.html`` of a run (default: into the run directory); returns its path."""
-    from muie_bench.runner import _benchmark_of
+def _run_benchmark(record: RunRecord, run_dir: Path) -> Benchmark:
+    """The benchmark a run was made on (found by the path or name in run.json, sha256 checked)."""
+    return RunDir(run_dir).benchmark(record)
 
-    record = read_run_record(run_dir)
-    bench = _benchmark_of(record, run_dir)
-    preds = {p.id: p for p in read_predictions_last(run_dir / PREDICTIONS)}
-    scores = None
-    if (run_dir / SCORES).is_file():
-        scores = Scores.model_validate_json((run_dir / SCORES).read_text(encoding="utf-8"))
-    inst_scores: dict[str, InstanceScore] = {}
-    if (run_dir / INSTANCE_SCORES).is_file():
-        for line in (run_dir / INSTANCE_SCORES).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                s = InstanceScore.model_validate_json(line)
-                inst_scores[s.id] = s
+
+@dataclass
+class _RunView:
+    """What the report reads of a run directory."""
+
+    record: RunRecord
+    predictions: dict[str, Prediction]
+    scores: Scores | None
+    instance_scores: dict[str, InstanceScore]
+
+
+def _read_run(run_dir: Path) -> _RunView:
+    """run.json, the last prediction per id, scores.json and instance_scores.jsonl (when
+    scored); a damaged file is a :class:`UserError` naming it (and the line)."""
+    run = RunDir.open(run_dir)
+    record = run.record()
+    preds = {p.id: p for p in run.predictions()}
+    scores = run.scores() if run.scores_path.is_file() else None
+    inst_scores = ({s.id: s for s in run.instance_scores()}
+                   if run.instance_scores_path.is_file() else {})
+    return _RunView(record, preds, scores, inst_scores)
+
+
+def _check_out(path: Path) -> None:
+    """The report is one file: a folder there, or a parent that cannot be made, is an error."""
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder (--out names the HTML file to write)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{path.parent}: cannot create the output folder ({e.strerror})") from None
+
+
+def write_report(run_dir: Path, out: Path | None = None, per_set: int = 5,
+                 lossless: bool = False) -> Path:
+    """Write the report of a run (default: ``RUN_DIR/report.html``); returns its path.
+
+    ``lossless``: full-size PNGs instead of JPEG thumbnails (still one file)."""
+    run = _read_run(run_dir)
+    path = out or run_dir / "report.html"
+    _check_out(path)
+    record, preds, scores, inst_scores = run.record, run.predictions, run.scores, run.instance_scores
+    bench = _run_benchmark(record, run_dir)
     sel = record.selection
-    bench = bench.filter(sel.get("sets"), sel.get("modalities"), sel.get("tasks"),
-                         limit=sel.get("limit"))
+    bench = bench.filter(sel.sets, sel.modalities, sel.tasks, limit=sel.limit)
     c = record.counts
     parts = [
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
@@ -231,8 +297,8 @@ def write_report(run_dir: Path, out: Path | None = None, per_set: int = 5) -> Pa
         f"<style>{CSS}</style></head><body>",
         f"<h1>{escape(record.system.name)} on {escape(bench.name)} {escape(bench.version)}</h1>",
         f"<p>run <code>{escape(record.run_id)}</code>, status {escape(record.status)}; "
-        f"{c.get('done', 0)} done, {c.get('failed', 0)} failed, {c.get('missing', 0)} missing "
-        f"of {c.get('total', 0)}; kind {escape(record.system.kind)}, fingerprint "
+        f"{c.done} done, {c.failed} failed, {c.missing} missing "
+        f"of {c.total}; kind {escape(record.system.kind)}, fingerprint "
         f"{escape(record.system.fingerprint)}</p>",
     ]
     if scores is not None:
@@ -253,9 +319,11 @@ def write_report(run_dir: Path, out: Path | None = None, per_set: int = 5) -> Pa
         parts.append(f"<h2>{escape(sid)} ({len(insts)} instances, showing "
                      f"{min(per_set, len(insts))})</h2>")
         for inst in insts[:per_set]:
-            parts.append(_instance_html(bench, inst, preds.get(inst.id), inst_scores.get(inst.id)))
+            parts.append(_instance_html(bench, inst, preds.get(inst.id), inst_scores.get(inst.id),
+                                        lossless))
     parts.append("</body></html>")
-    path = out or run_dir / "report.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    try:
+        path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"{path}: cannot write ({e.strerror})") from None
     return path

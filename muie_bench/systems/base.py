@@ -7,7 +7,7 @@ A *kind* is a :class:`System` subclass registered under a name
 
 A kind is generic in its settings model: ``class MyKind(System[MySettings])`` makes
 ``self.settings`` a ``MySettings`` (validated from the preset and ``-o`` overrides) and sets
-``MyKind.Settings = MySettings``; ``class MyKind(System)`` takes no settings.
+``MyKind.Settings = MySettings``; ``class MyKind(System[SystemSettings])`` takes no settings.
 """
 
 from __future__ import annotations
@@ -33,21 +33,28 @@ from muie_bench.schema import Instance, Prediction
 if TYPE_CHECKING:
     from muie_bench.benchmark import Benchmark
 
-SECRET_WORDS = ("key", "token", "secret", "password")
-
-
 class SystemSettings(BaseModel):
     """Base of every kind's settings; unknown keys are an error (typos must not pass)."""
 
     model_config = ConfigDict(extra="forbid")
 
     def public(self) -> dict[str, Any]:
-        """Settings safe to write to run.json: fields named like secrets are dropped."""
-        return {
-            k: v
-            for k, v in self.model_dump(mode="json").items()
-            if not any(s in k.lower() for s in SECRET_WORDS)
-        }
+        """Settings safe to write to run.json: fields named like secrets are dropped and the
+        credentials of URLs in any string (nested ones too) are masked
+        (``http://user:pw@host`` becomes ``http://***@host``)."""
+        from muie_bench.provenance import is_secret_name, mask_url_credentials
+
+        def clean(v: Any) -> Any:
+            if isinstance(v, str):
+                return mask_url_credentials(v)
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [clean(x) for x in v]
+            return v
+
+        return {k: clean(v) for k, v in self.model_dump(mode="json").items()
+                if not is_secret_name(k)}
 
 
 class NestedSettings(BaseModel):

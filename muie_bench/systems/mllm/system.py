@@ -8,8 +8,10 @@ settings besides its own (:mod:`muie_bench.systems.mllm.backends`). One predicti
 ``cache_hits`` (0/1), ``attempts`` (status and wait of each failed attempt),
 ``invocations`` (one record per grounder call or skipped invocation),
 ``grounding_errors`` (how many records carry an error), ``parse_notes`` (dropped tuples,
-truncation), ``format`` (tuples/json/empty), ``info`` (finish reason, token usage) and
-``timings`` (seconds per stage: prompt, generate, parse, ground).
+truncation), ``format`` (tuples/json/empty), ``info`` (finish reason, token usage,
+``repaired`` when lone surrogates in the answer were replaced by U+FFFD, ``no_text`` when the
+endpoint answered without text, which is also the ``parse_error``) and ``timings`` (seconds
+per stage: prompt, generate, parse, ground).
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 from pydantic import Field, create_model
 
 from muie_bench.errors import UserError
+from muie_bench.provenance import mask_url_credentials
 from muie_bench.schema import Instance, Prediction
 from muie_bench.systems.base import System, SystemSettings, nest_dotted, validate_settings
 from muie_bench.systems.grounding_invocations import Grounder, apply_groundings, make_grounder
 from muie_bench.systems.mllm.backends import BackendSettings, backend_names, get_backend
 from muie_bench.systems.mllm.base import Backend, BackendError
 from muie_bench.systems.mllm.inprocess import HINT
+from muie_bench.systems.mllm.openai_chat import repair_text
 from muie_bench.systems.parse import parse_output
 from muie_bench.systems.pipeline.settings import BuiltinGrounderSettings
 from muie_bench.systems.prompts import DEFAULT_TEMPLATE, build_prompt, template_sha256
@@ -128,18 +132,28 @@ class MllmSystem(System[MS]):
         trace.update(retries=gen.retries, cache_hits=int(gen.cache_hit), attempts=gen.attempts)
         if gen.info:
             trace["info"] = gen.info
+        text = gen.text
+        if text is not None:  # a lone surrogate would make the prediction unwritable
+            text, n = repair_text(text)
+            if n:
+                trace.setdefault("info", {})["repaired"] = f"{n} lone surrogate(s) replaced by U+FFFD"
         t = time.perf_counter()
-        res = parse_output(gen.text, instance.task, spec, instance.text)
+        res = parse_output(text, instance.task, spec, instance.text)
+        if text is None and gen.info.get("no_text"):
+            res.error = str(gen.info["no_text"])
         timings["parse"] = round(time.perf_counter() - t, 6)
         trace.update(format=res.format, parse_notes=res.notes)
         t = time.perf_counter()
         records = apply_groundings(res.annotation, res.invocations, self.grounder, instance,
                                    benchmark, self.settings.grounding)
         timings["ground"] = round(time.perf_counter() - t, 6)
+        for r in records:  # grounder errors name the grounder's URL: no credentials in traces
+            if r.get("error"):
+                r["error"] = mask_url_credentials(str(r["error"]))
         trace.update(invocations=records,
                      grounding_errors=sum(1 for r in records if r.get("error")),
                      timings=timings)
-        return Prediction(id=instance.id, output=res.annotation, raw=gen.text,
+        return Prediction(id=instance.id, output=res.annotation, raw=text,
                           parse_error=res.error, trace=trace,
                           seconds=round(time.perf_counter() - t_start, 6))
 

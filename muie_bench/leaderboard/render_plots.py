@@ -5,13 +5,11 @@ macro averages."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from muie_bench.errors import UserError
+from muie_bench.leaderboard.model import OVERALL, Cell, Leaderboard, Row
 from muie_bench.paper_sets import COLUMN_TITLES
-
-if TYPE_CHECKING:
-    from muie_bench.leaderboard import Cell, Leaderboard, Row
 
 
 def _slug(text: str) -> str:
@@ -22,7 +20,8 @@ def _slug(text: str) -> str:
 
 
 def write_plots(lb: Leaderboard, out_dir: Path) -> dict[str, str]:
-    """Write the charts into ``out_dir``; returns ``"<group key>/<table>" -> file name``."""
+    """Write the charts into ``out_dir``; returns ``"<group key>/<table title>" -> file name``
+    (``<group key>-<table slug>.png``, ``<group key>-overall.png``)."""
     try:
         import matplotlib
 
@@ -31,40 +30,34 @@ def write_plots(lb: Leaderboard, out_dir: Path) -> dict[str, str]:
     except ImportError:
         raise UserError("the leaderboard charts need matplotlib (pip install matplotlib, "
                         "or use --no-plots)") from None
-    from muie_bench.leaderboard import group_key
 
     images: dict[str, str] = {}
     for g in lb.groups:
-        gk = group_key(g)
-        for title, sets in g.tables():
-            labels = [f"{s.id}\n{COLUMN_TITLES.get(m, m)}" for s in sets for m in s.columns]
-            keys = [(s.id, m) for s in sets for m in s.columns]
-            name = f"{gk}-{_slug(title)}.png"
-            rows = [r for r in g.rows if any(k in r.cells for k in keys)]
-            _bars(plt, rows, labels, [[r.cells.get(k) for k in keys] for r in rows],
-                  f"{title} — {g.title}", out_dir / name)
-            images[f"{gk}/{title}"] = name
-        from muie_bench.leaderboard import overall_metrics
-
-        ms = overall_metrics(g)
+        for t in g.tables():
+            labels = [f"{s.id}\n{COLUMN_TITLES.get(m, m)}" for s, m in t.columns]
+            keys = [(s.id, m) for s, m in t.columns]
+            name = f"{g.key}-{_slug(t.title)}.png"
+            _bars(plt, t.rows, labels, [[r.cells.get(k) for k in keys] for r in t.rows],
+                  f"{t.title} — {g.title}", out_dir / name)
+            images[f"{g.key}/{t.title}"] = name
+        ms = g.overall_metrics()
         if ms:
-            name = f"{gk}-overall.png"
+            name = f"{g.key}-overall.png"
             _bars(plt, g.rows, [f"macro {COLUMN_TITLES[m]}" for m in ms],
-                  [[r.macro.get(m) for m in ms] for r in g.rows], f"Overall — {g.title}",
+                  [[r.macro.get(m) for m in ms] for r in g.rows], f"{OVERALL} — {g.title}",
                   out_dir / name)
-            images[f"{gk}/Overall"] = name
+            images[f"{g.key}/{OVERALL}"] = name
     return images
 
 
-def _bars(plt: object, rows: list[Row], labels: list[str], values: list[list[Cell | None]],
+def _bars(plt: Any, rows: list[Row], labels: list[str], values: list[list[Cell | None]],
           title: str, path: Path) -> None:
     import numpy as np
 
-    p = plt  # matplotlib.pyplot
     n_sys = max(len(rows), 1)
     width = 0.8 / n_sys
     x = np.arange(len(labels))
-    fig, ax = p.subplots(figsize=(max(6.0, 0.9 * len(labels) + 2), 3.6), dpi=100)  # type: ignore[attr-defined]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(labels) + 2), 3.6), dpi=100)
     for i, (row, cells) in enumerate(zip(rows, values, strict=True)):
         vals = [c.value if c is not None and c.value is not None else np.nan for c in cells]
         err_lo = [(c.value - c.ci[0]) if c is not None and c.ci and c.value is not None else 0.0
@@ -82,4 +75,4 @@ def _bars(plt: object, rows: list[Row], labels: list[str], values: list[list[Cel
     ax.legend(fontsize=6, ncol=min(n_sys, 5), loc="upper center")
     fig.tight_layout()
     fig.savefig(path)
-    p.close(fig)  # type: ignore[attr-defined]
+    plt.close(fig)
