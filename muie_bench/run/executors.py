@@ -60,7 +60,7 @@ def _error(instance_id: str, e: BaseException) -> Prediction:
     return Prediction(id=instance_id, error=f"{type(e).__name__}: {_first_line(e)}".rstrip(": "))
 
 
-def predict_one(system: System, inst: Instance, bench: Benchmark, timeout: float | None) -> Predicted:
+def predict_one(system: System[Any], inst: Instance, bench: Benchmark, timeout: float | None) -> Predicted:
     """One prediction and its JSON line; every failure becomes a prediction with ``error``."""
     t0 = time.perf_counter()
     try:
@@ -105,7 +105,7 @@ def _call_with_timeout(fn: Callable[[], Prediction], timeout: float) -> Predicti
     return result
 
 
-def _setup(system: System, bench: Benchmark) -> None:
+def _setup(system: System[Any], bench: Benchmark) -> None:
     try:
         system.setup(bench)
     except UserError:
@@ -114,7 +114,7 @@ def _setup(system: System, bench: Benchmark) -> None:
         raise SetupFailed(f"system setup failed: {type(e).__name__}: {e}") from e
 
 
-def execute(system: System, bench: Benchmark, todo: list[Instance], workers: int,
+def execute(system: System[Any], bench: Benchmark, todo: list[Instance], workers: int,
             timeout: float | None) -> Iterator[Predicted]:
     """The predictions of ``todo`` with the executor that fits ``system`` and ``workers``."""
     if not todo:
@@ -126,7 +126,7 @@ def execute(system: System, bench: Benchmark, todo: list[Instance], workers: int
     return execute_threads(system, bench, todo, workers, timeout)
 
 
-def execute_serial(system: System, bench: Benchmark, todo: list[Instance], timeout: float | None
+def execute_serial(system: System[Any], bench: Benchmark, todo: list[Instance], timeout: float | None
                    ) -> Iterator[Predicted]:
     """In the calling thread, in order."""
     _setup(system, bench)
@@ -134,7 +134,7 @@ def execute_serial(system: System, bench: Benchmark, todo: list[Instance], timeo
         yield predict_one(system, inst, bench, timeout)
 
 
-def execute_threads(system: System, bench: Benchmark, todo: list[Instance], workers: int,
+def execute_threads(system: System[Any], bench: Benchmark, todo: list[Instance], workers: int,
                     timeout: float | None) -> Iterator[Predicted]:
     """One system shared by ``workers`` threads; at most ``4 * workers`` in flight."""
     _setup(system, bench)
@@ -168,7 +168,7 @@ def _wait_some(fs: set[Future[Any]]) -> tuple[set[Future[Any]], set[Future[Any]]
 _W: dict[str, Any] = {}
 
 
-def _init_worker(system: System, root: str, timeout: float | None) -> None:
+def _init_worker(system: System[Any], root: str, timeout: float | None) -> None:
     try:
         bench = load_benchmark(root, check_hash=False)
         system.setup(bench)
@@ -184,7 +184,7 @@ def _worker_predict(instance_id: str) -> str:
     return predict_one(_W["system"], bench.get(instance_id), bench, _W["timeout"]).line
 
 
-def execute_processes(system: System, bench: Benchmark, todo: list[Instance], workers: int,
+def execute_processes(system: System[Any], bench: Benchmark, todo: list[Instance], workers: int,
                       timeout: float | None) -> Iterator[Predicted]:
     """Spawned worker processes; a worker that dies fails its in-flight instances."""
     ctx = multiprocessing.get_context("spawn")

@@ -81,7 +81,7 @@ def import_ray() -> Any:
 class _PredictActor:
     """Holds one system: unpickled and set up in the actor process."""
 
-    def __init__(self, system: System, root: str, timeout: float | None) -> None:
+    def __init__(self, system: System[Any], root: str, timeout: float | None) -> None:
         self.error: str | None = None
         try:
             self.bench = load_benchmark(root, check_hash=False)
@@ -108,7 +108,7 @@ def _local_init_kwargs(actors: int, settings: RaySettings) -> dict[str, Any]:
             "runtime_env": {"env_vars": {"PYTHONPATH": path}}}
 
 
-def execute_ray(system: System, bench: Benchmark, todo: list[Instance], actors: int,
+def execute_ray(system: System[Any], bench: Benchmark, todo: list[Instance], actors: int,
                 timeout: float | None, settings: RaySettings | None = None,
                 address: str | None = None) -> Iterator[Predicted]:
     """Predictions of ``todo`` from ``actors`` Ray actors, in completion order."""

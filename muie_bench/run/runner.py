@@ -22,7 +22,6 @@ starts a new run id.
 
 from __future__ import annotations
 
-import importlib
 import math
 import time
 from collections.abc import Sequence
@@ -113,12 +112,10 @@ class RunResult:
 
 
 def import_plugins(modules: Sequence[str]) -> None:
-    """Import modules that register system kinds (``--plugin``)."""
-    for mod in modules:
-        try:
-            importlib.import_module(mod)
-        except ImportError as e:
-            raise UserError(f"--plugin {mod!r}: cannot import ({e})") from None
+    """Import modules that register system kinds (``--plugin``; see ``load_plugins``)."""
+    from muie_bench.systems.registry import load_plugins
+
+    load_plugins(list(modules))
 
 
 def check_scoring_options(tau: float, n_resamples: int, seed: int) -> None:
@@ -174,7 +171,7 @@ def _check_sets(bench: Benchmark) -> None:
 # --------------------------------------------------------------------------- run
 
 
-def run(opts: RunOptions, system: System | None = None) -> RunResult:
+def run(opts: RunOptions, system: System[Any] | None = None) -> RunResult:
     """Predict every selected instance not yet predicted, then score. See the module doc."""
     _check_options(opts)
     import_plugins(opts.plugins)
@@ -244,7 +241,7 @@ def run(opts: RunOptions, system: System | None = None) -> RunResult:
         lock.release()
 
 
-def _run_locked(opts: RunOptions, system: System, bench: Benchmark, run_dir: RunDir,
+def _run_locked(opts: RunOptions, system: System[Any], bench: Benchmark, run_dir: RunDir,
                 resumed: bool, load_s: float, ray_settings: Any = None) -> RunResult:
     """The body of :func:`run` once the run directory is chosen and locked."""
     from muie_bench.provenance import git_info, host_info, package_versions, redact_argv
