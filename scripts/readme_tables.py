@@ -10,7 +10,9 @@ Blocks of README.md between ``<!-- generated: NAME (by scripts/readme_tables.py)
   wall time, CPU of the machine that ran it);
 - ``pipeline-throughput``: seconds per instance by modality combination and the share of each
   pipeline stage, from the same run's predictions (``Prediction.seconds`` and
-  ``trace["timings"]``).
+  ``trace["timings"]``);
+- ``analysis-example``: ``docs/examples/analysis_example.py`` and what it prints on the runs
+  (rendered when the runs hold the systems it compares, ``oracle`` and the pipeline).
 
 Usage: ``python scripts/readme_tables.py [--run] [--runs results/runs] [--readme README.md]``.
 ``--run`` first runs (or resumes) the ``make run`` job (``--systems``, ``--benchmark``) into
@@ -152,7 +154,25 @@ def rewrite_readme(readme: Path, runs_dir: Path, system: str = "pipeline-offline
     text = replace_block(text, "leaderboard", leaderboard_block(lb), str(readme))
     text = replace_block(text, "pipeline-scores", pipeline_scores_block(lb, system), str(readme))
     text = replace_block(text, "pipeline-throughput", throughput_block(lb, system), str(readme))
+    systems = {r.system for g in lb.groups for r in g.rows}
+    if {"oracle", system} <= systems:
+        text = replace_block(text, "analysis-example", analysis_example_block(runs_dir), str(readme))
     readme.write_text(text, encoding="utf-8")
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "analysis_example.py"
+
+
+def analysis_example_block(runs_dir: Path) -> str:
+    """The example's code and what it prints when run on ``runs_dir``."""
+    import subprocess
+
+    proc = subprocess.run([sys.executable, str(EXAMPLE), str(runs_dir)], capture_output=True,
+                          text=True, timeout=600)
+    if proc.returncode != 0:
+        raise UserError(f"{EXAMPLE}: failed on {runs_dir}: {proc.stderr.strip().splitlines()[-1]}")
+    code = EXAMPLE.read_text(encoding="utf-8").split('"""', 2)[2].strip()
+    return f"```python\n{code}\n```\n\nprints\n\n```text\n{proc.stdout.rstrip()}\n```"
 
 
 def main(argv: list[str] | None = None) -> int:
