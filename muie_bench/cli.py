@@ -364,9 +364,8 @@ def compare(
     seed: Annotated[int, typer.Option(min=0, help="bootstrap seed")] = 0,
 ) -> None:
     """Per set and metric: B - A with its paired-bootstrap p-value (* = p < 0.05)."""
-    from muie_bench.compare import compare_runs
+    from muie_bench.compare import compare_runs, compare_table
     from muie_bench.run.files import RunDir
-    from muie_bench.run_summary import compare_table
 
     res = compare_runs(RunDir.open(run_a), RunDir.open(run_b), n_resamples=resamples, seed=seed)
     console.print(compare_table(res))

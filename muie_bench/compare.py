@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.table import Table
+
 from muie_bench.errors import UserError
-from muie_bench.paper_sets import columns_for, modality_label
+from muie_bench.paper_sets import COLUMN_TITLES, columns_for, modality_label
 from muie_bench.run.files import RunDir
 from muie_bench.schema import InstanceScore, RunRecord, Scores
 
@@ -86,3 +88,17 @@ def compare_runs(a: RunDir, b: RunDir, n_resamples: int = 1000, seed: int = 0) -
             ))
     notes += [f"set {sid}: only in B" for sid in sb.sets if sid not in sa.sets]
     return CompareResult(ra, rb, rows, notes)
+
+
+def compare_table(res: CompareResult) -> Table:
+    """The comparison as a rich table: A, B, B - A and the paired-bootstrap p-value per cell."""
+    a, b = res.a, res.b
+    t = Table(title=f"B - A: A = {a.system.name} ({a.run_id}), B = {b.system.name} ({b.run_id})")
+    for col in ("set", "mod", "metric", "A", "B", "B - A", "p", "paired"):
+        t.add_column(col, justify="left" if col in ("set", "mod", "metric") else "right")
+    for r in res.rows:
+        star = " *" if r.p_value < 0.05 else ""
+        t.add_row(r.set, r.modalities, {**COLUMN_TITLES, "grounded_f1": "Gr-F1"}.get(r.metric, r.metric),
+                  "–" if r.a is None else f"{r.a:.1f}", "–" if r.b is None else f"{r.b:.1f}",
+                  f"{r.diff:+.1f}", f"{r.p_value:.3f}{star}", str(r.paired))
+    return t

@@ -314,7 +314,7 @@ def test_cache_survives_concurrent_writers(tmp_path: Path) -> None:
 def test_retry_after_header_forms() -> None:
     from email.utils import formatdate
 
-    from muie_bench.systems.mllm.openai_chat import retry_after_seconds
+    from muie_bench.systems.mllm.chat_backend import retry_after_seconds
 
     assert retry_after_seconds("2") == 2.0
     assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None

@@ -54,11 +54,11 @@ class Scene:
 
 
 def rle(mask: Mask) -> dict[str, Any]:
-    """COCO compressed RLE of a binary mask, as the schema's RLE object."""
-    from pycocotools import mask as mask_utils
+    """COCO compressed RLE of a binary mask, as the schema's RLE object (a JSON dict)."""
+    from muie_bench import masks
 
-    enc = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(enc["size"][0]), int(enc["size"][1])], "counts": enc["counts"].decode()}
+    r = masks.encode(mask)
+    return {"size": [r.size[0], r.size[1]], "counts": r.counts}
 
 
 def jpeg_bytes(img: U8, quality: int = 90) -> bytes:

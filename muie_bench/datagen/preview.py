@@ -22,10 +22,9 @@ COLOURS = ((230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 13
 
 
 def _decode(rle: Any) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    from pycocotools import mask as mask_utils
+    from muie_bench import masks
 
-    m = mask_utils.decode({"size": list(rle.size), "counts": rle.counts.encode()})
-    return np.asarray(m, dtype=bool)
+    return masks.decode(rle)
 
 
 def _outline(m: np.ndarray[Any, np.dtype[np.bool_]]) -> np.ndarray[Any, np.dtype[np.bool_]]:

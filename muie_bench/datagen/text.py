@@ -44,9 +44,5 @@ class TextBuilder:
         return self
 
 
-def article(noun: str) -> str:
-    return ("an " if noun[0] in "aeiou" else "a ") + noun
-
-
 def pick_template(rng: np.random.Generator, templates: tuple[str, ...]) -> str:
     return templates[int(rng.integers(len(templates)))]

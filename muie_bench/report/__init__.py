@@ -86,10 +86,9 @@ def _img(arr: np.ndarray[Any, Any], alt: str, lossless: bool) -> str:
 
 
 def _decode(rle: RLE) -> np.ndarray[Any, Any]:
-    from pycocotools import mask as mask_utils
+    from muie_bench import masks
 
-    m = mask_utils.decode({"size": list(rle.size), "counts": rle.counts.encode()})
-    return np.asarray(m, dtype=bool)
+    return masks.decode(rle)
 
 
 def _overlay(base: np.ndarray[Any, Any], masks: list[tuple[int, RLE]]) -> np.ndarray[Any, Any]:

@@ -196,7 +196,7 @@ def box_mask_rle(x1: float, y1: float, x2: float, y2: float, height: int, width:
     Coordinates are pixel edges: a box covers pixel columns ``floor(x1) .. ceil(x2) - 1``.
     Raises :class:`BadRecord` when nothing of the box is inside the image.
     """
-    from pycocotools import mask as mask_utils
+    from muie_bench import masks
 
     c0, r0 = max(0, int(np.floor(x1))), max(0, int(np.floor(y1)))
     c1, r1 = min(width, int(np.ceil(x2))), min(height, int(np.ceil(y2)))
@@ -205,19 +205,19 @@ def box_mask_rle(x1: float, y1: float, x2: float, y2: float, height: int, width:
                         f"the {width}x{height} image")
     m = np.zeros((height, width), np.uint8, order="F")
     m[r0:r1, c0:c1] = 1
-    enc = mask_utils.encode(m)
-    return {"size": [int(enc["size"][0]), int(enc["size"][1])], "counts": enc["counts"].decode()}
+    r = masks.encode(m)
+    return {"size": [r.size[0], r.size[1]], "counts": r.counts}
 
 
 def union_rle(rles: list[dict[str, Any]]) -> dict[str, Any]:
     """Union of masks of the same size (pycocotools merge)."""
-    from pycocotools import mask as mask_utils
+    from muie_bench import masks
+    from muie_bench.schema import RLE
 
     if len(rles) == 1:
         return rles[0]
-    objs = [{"size": r["size"], "counts": r["counts"].encode()} for r in rles]
-    u = mask_utils.merge(objs, intersect=False)
-    return {"size": [int(u["size"][0]), int(u["size"][1])], "counts": u["counts"].decode()}
+    u = masks.merge([RLE(size=tuple(r["size"]), counts=r["counts"]) for r in rles])
+    return {"size": [u.size[0], u.size[1]], "counts": u.counts}
 
 
 def image_size(path: Path) -> tuple[int, int]:

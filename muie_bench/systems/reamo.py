@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from muie_bench.systems.mllm.chat_backend import ChatBackendSettings
 from muie_bench.systems.mllm.inprocess import InProcessSettings
-from muie_bench.systems.mllm.openai_chat import ChatBackendSettings
 from muie_bench.systems.mllm.replay import ReplaySettings
 from muie_bench.systems.mllm.system import MllmSettings, MllmSystem
 from muie_bench.systems.registry import add_preset, register

@@ -35,7 +35,7 @@ ENTRY_POINT_GROUP = "muie_bench.mllm_backends"
 #: built-in backends and the module that registers each (imported on first use)
 BUILTIN_BACKENDS = {
     "replay": "muie_bench.systems.mllm.replay",
-    "openai": "muie_bench.systems.mllm.openai_chat",
+    "openai": "muie_bench.systems.mllm.chat_backend",
     "inprocess": "muie_bench.systems.mllm.inprocess",
 }
 

@@ -30,8 +30,8 @@ from muie_bench.systems.base import System, SystemSettings, nest_dotted, validat
 from muie_bench.systems.grounding_invocations import Grounder, apply_groundings, make_grounder
 from muie_bench.systems.mllm.backends import BackendSettings, backend_names, get_backend
 from muie_bench.systems.mllm.base import Backend, BackendError
+from muie_bench.systems.mllm.chat_backend import repair_text
 from muie_bench.systems.mllm.inprocess import HINT
-from muie_bench.systems.mllm.openai_chat import repair_text
 from muie_bench.systems.parse import parse_output
 from muie_bench.systems.pipeline.settings import BuiltinGrounderSettings
 from muie_bench.systems.prompts import DEFAULT_TEMPLATE, build_prompt, template_sha256

@@ -100,20 +100,6 @@ def box_to_rle(box: Box, h: int, w: int) -> RLE:
 
 def mask_to_rle(mask: np.ndarray[Any, Any]) -> RLE:
     """RLE of a binary ``h x w`` mask."""
-    from pycocotools import mask as mask_utils
+    from muie_bench import masks
 
-    enc = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    counts = enc["counts"]
-    return RLE(size=(int(enc["size"][0]), int(enc["size"][1])),
-               counts=counts.decode() if isinstance(counts, bytes) else counts)
-
-
-def merge_spans(spans: list[tuple[float, float]], gap: float = 0.0) -> list[tuple[float, float]]:
-    """Sorted union of time spans; spans closer than ``gap`` seconds are joined."""
-    out: list[tuple[float, float]] = []
-    for s, e in sorted(spans):
-        if out and s <= out[-1][1] + gap:
-            out[-1] = (out[-1][0], max(out[-1][1], e))
-        else:
-            out.append((s, e))
-    return out
+    return masks.encode(mask)

@@ -74,18 +74,10 @@ class PipelineSettings(SystemSettings):
 
 def _union_rle(masks: list[RLE | None]) -> RLE | None:
     """Pixel union of the given masks (all one size), None when there are none."""
-    from pycocotools import mask as mask_utils
+    from muie_bench import masks as mask_api
 
     got = [m for m in masks if m is not None]
-    if not got:
-        return None
-    if len(got) == 1:
-        return got[0].model_copy()
-    merged = mask_utils.merge([{"size": list(m.size), "counts": m.counts.encode()} for m in got],
-                              intersect=0)
-    counts = merged["counts"]
-    return RLE(size=(int(merged["size"][0]), int(merged["size"][1])),
-               counts=counts.decode() if isinstance(counts, bytes) else counts)
+    return mask_api.merge(got) if got else None
 
 
 def _union_track(tracks: list[VideoTrack | None]) -> VideoTrack | None:
@@ -233,13 +225,12 @@ class PipelineSystem(System[PipelineSettings]):
 
     @staticmethod
     def _spatial(ents: list[Mention], rels: list[Relation], inventory: list[str]) -> None:
-        from pycocotools import mask as mask_utils
+        from muie_bench import masks
 
         boxed = []
         for e in ents:
             if e.image_mask is not None:
-                rle = {"size": list(e.image_mask.size), "counts": e.image_mask.counts}
-                x, y, w, h = (float(v) for v in mask_utils.toBbox(rle))
+                x, y, w, h = masks.bbox(e.image_mask)
                 if w > 0 and h > 0:
                     boxed.append((e, (x, y, x + w, y + h)))
         related = {frozenset((r.head, r.tail)) for r in rels}
