@@ -11,7 +11,6 @@ from pycocotools import mask as mask_utils
 from muie_bench.errors import UserError
 from muie_bench.metrics.evaluate import aggregate, score_instance
 from muie_bench.metrics.grounding import hungarian_mean, mask_iou_matrix, span_iou
-from muie_bench.metrics.normalise import normalise_text
 from muie_bench.schema import (
     RLE,
     Annotation,
@@ -22,6 +21,7 @@ from muie_bench.schema import (
     SetSpec,
     VideoTrack,
 )
+from muie_bench.text import normalise_text
 
 H, W = 20, 30
 

@@ -10,13 +10,7 @@ from typing import Any
 from muie_bench.errors import UserError
 from muie_bench.leaderboard.model import OVERALL, Cell, Leaderboard, Row
 from muie_bench.paper_sets import COLUMN_TITLES
-
-
-def _slug(text: str) -> str:
-    s = "".join(c.lower() if c.isalnum() else "-" for c in text)
-    while "--" in s:
-        s = s.replace("--", "-")
-    return s.strip("-")
+from muie_bench.text import slug
 
 
 def write_plots(lb: Leaderboard, out_dir: Path) -> dict[str, str]:
@@ -36,7 +30,7 @@ def write_plots(lb: Leaderboard, out_dir: Path) -> dict[str, str]:
         for t in g.tables():
             labels = [f"{s.id}\n{COLUMN_TITLES.get(m, m)}" for s, m in t.columns]
             keys = [(s.id, m) for s, m in t.columns]
-            name = f"{g.key}-{_slug(t.title)}.png"
+            name = f"{g.key}-{slug(t.title)}.png"
             _bars(plt, t.rows, labels, [[r.cells.get(k) for k in keys] for r in t.rows],
                   f"{t.title} — {g.title}", out_dir / name)
             images[f"{g.key}/{t.title}"] = name

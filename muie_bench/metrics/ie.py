@@ -36,8 +36,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from muie_bench.schema import Annotation, Mention, Task
-
-from .normalise import normalise_text
+from muie_bench.text import normalise_text
 
 Span = tuple[int, int]
 #: (span or None, normalised text) of a mention

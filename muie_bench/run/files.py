@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 from muie_bench.errors import UserError
 from muie_bench.jsonl import iter_lines, parse_line, read_json_file, read_models
 from muie_bench.schema import InstanceScore, Prediction, RunRecord, Scores
+from muie_bench.text import safe_name
 
 if TYPE_CHECKING:
     from muie_bench.benchmark import Benchmark
@@ -58,12 +59,6 @@ class RunWriteError(UserError):
 
 def _write_error(path: Path, e: OSError) -> RunWriteError:
     return RunWriteError(f"{path}: cannot write: {e.strerror or e}")
-
-
-def safe_name(name: str) -> str:
-    """A path component for a benchmark or system name ('/' and spaces become '_')."""
-    out = "".join(c if c.isalnum() or c in "-_.+" else "_" for c in name)
-    return out.strip(".") or "_"
 
 
 def new_run_id(fingerprint: str) -> str:

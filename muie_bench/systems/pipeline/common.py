@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from muie_bench.schema import RLE
+from muie_bench.text import normalise_loose
 
 Box = tuple[float, float, float, float]
 
@@ -40,12 +41,9 @@ def timed(trace: dict[str, Any], stage: str) -> Iterator[None]:
         timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
 
 
-_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
-
-
 def norm(text: str) -> str:
-    """Casefolded, white space collapsed, surrounding punctuation stripped (the metric's key)."""
-    return _PUNCT.sub("", " ".join(text.casefold().split()))
+    """The pipelines' matching key (:func:`muie_bench.text.normalise_loose`)."""
+    return normalise_loose(text)
 
 
 def tokens(text: str) -> list[str]:
