@@ -113,14 +113,22 @@ def git_info(path: Path | None = None) -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(status.strip())}
 
 
+def package_version(dist: str) -> str:
+    """The installed version of distribution ``dist``, or ``"missing"`` (the one version lookup)."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "missing"
+
+
 def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
-    """Installed versions of the core packages (and ``extra``); Python itself as 'python'."""
+    """Installed versions of the core packages (and ``extra``); Python itself as 'python'.
+    Packages that are not installed are left out."""
     out = {"python": platform.python_version()}
     for name in (*CORE_PACKAGES, *extra):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
+        v = package_version(name)
+        if v != "missing":
+            out[name] = v
     return out
 
 

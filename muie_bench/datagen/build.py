@@ -80,16 +80,11 @@ def _sha(data: bytes) -> str:
 
 
 def _package_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
+    from muie_bench.provenance import package_version
 
-    out = {}
-    for p in ("numpy", "scipy", "pillow", "av", "soundfile", "pycocotools", "scikit-image",
-              "scikit-learn", "matplotlib", "espeakng-loader"):
-        try:
-            out[p] = version(p)
-        except PackageNotFoundError:
-            out[p] = "missing"
-    return out
+    return {p: package_version(p) for p in (
+        "numpy", "scipy", "pillow", "av", "soundfile", "pycocotools", "scikit-image",
+        "scikit-learn", "matplotlib", "espeakng-loader")}
 
 
 def manifest_dict(size: str, seed: int, per_set: int, sets: list[str],

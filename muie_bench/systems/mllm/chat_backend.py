@@ -259,13 +259,9 @@ class OpenAIChatBackend:
                 f"'{self._scrub(body)}'")
 
     def components(self) -> dict[str, str]:
-        from importlib.metadata import PackageNotFoundError, version
+        from muie_bench.provenance import package_version
 
-        try:
-            v = version("openai")
-        except PackageNotFoundError:
-            v = "missing"
-        return {"backend": "openai-chat", "openai": v, "model": self.s.model}
+        return {"backend": "openai-chat", "openai": package_version("openai"), "model": self.s.model}
 
     # ------------------------------------------------------------------ request
     def _params(self) -> dict[str, Any]:
