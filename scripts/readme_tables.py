@@ -156,18 +156,20 @@ def rewrite_readme(readme: Path, runs_dir: Path, system: str = "pipeline-offline
     text = replace_block(text, "pipeline-throughput", throughput_block(lb, system), str(readme))
     systems = {r.system for g in lb.groups for r in g.rows}
     if {"oracle", system} <= systems:
-        text = replace_block(text, "analysis-example", analysis_example_block(runs_dir), str(readme))
+        text = replace_block(text, "analysis-example", analysis_example_block(runs_dir, system),
+                             str(readme))
     readme.write_text(text, encoding="utf-8")
 
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "analysis_example.py"
 
 
-def analysis_example_block(runs_dir: Path) -> str:
-    """The example's code and what it prints when run on ``runs_dir``."""
+def analysis_example_block(runs_dir: Path, system: str) -> str:
+    """The example's code and what it prints when run on ``runs_dir`` (``system`` vs oracle)."""
     import subprocess
 
-    proc = subprocess.run([sys.executable, str(EXAMPLE), str(runs_dir)], capture_output=True,
+    proc = subprocess.run([sys.executable, str(EXAMPLE), str(runs_dir), system, "oracle"],
+                          capture_output=True,
                           text=True, timeout=600)
     if proc.returncode != 0:
         raise UserError(f"{EXAMPLE}: failed on {runs_dir}: {proc.stderr.strip().splitlines()[-1]}")

@@ -89,18 +89,15 @@ class DieSettings(SystemSettings):
 
 
 @register("test-die")
-class Die(System):
+class Die(System[DieSettings]):
     """Oracle whose process kills itself (SIGKILL) on chosen ids (worker and actor deaths).
 
     With ``once_marker`` (a file path) it dies only while that file does not exist (it
     creates it first), so the instance succeeds when predicted again.
     """
 
-    Settings = DieSettings
-
     def predict(self, instance: Instance, benchmark: Benchmark) -> Prediction:
         s = self.settings
-        assert isinstance(s, DieSettings)
         if s.sleep:
             time.sleep(s.sleep)
         if instance.id in s.die_ids and not (s.once_marker and os.path.exists(s.once_marker)):

@@ -39,6 +39,9 @@ middle text
 <!-- generated: pipeline-throughput (by scripts/readme_tables.py) -->
 old
 <!-- /generated: pipeline-throughput -->
+
+<!-- generated: analysis-example (by scripts/readme_tables.py) -->
+<!-- /generated: analysis-example -->
 end
 """
 
@@ -77,6 +80,8 @@ def test_rewrite_renders_every_block_from_the_runs(runs: Path, tmp_path: Path) -
     assert f"Run `{run_id}` (oracle, fingerprint" in scores
     rec = json.loads(next(p for p in runs.rglob("run.json") if "/oracle/" in str(p)).read_text())
     assert f"{rec['counts']['done']} of {rec['counts']['total']} instances, 0 failed" in scores
+    example = _block(text, "analysis-example")
+    assert "```python" in example and "instances with I-Seg: oracle > oracle" in example
     thr = _block(text, "pipeline-throughput")
     assert "| all | " + str(rec["counts"]["done"]) + " |" in thr and "Harness overhead" in thr
     # a second rewrite from the same runs is a fixed point

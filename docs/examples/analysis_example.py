@@ -7,7 +7,7 @@ import pandas as pd
 from muie_bench.analysis import instances_df, per_type_df
 
 pd.set_option("display.width", 120)
-runs = sys.argv[1] if len(sys.argv) > 1 else "results/runs"
+runs, a, b = (sys.argv[1:] + ["results/runs", "pipeline-offline", "oracle"][len(sys.argv) - 1:])[:3]
 
 # 1. EA by event type across systems: argument counts summed per event type, then F1
 pt = per_type_df(runs)
@@ -19,7 +19,7 @@ print(sums["EA"].unstack("system").fillna(0.0))
 # 2. the instances where system B (oracle) beats system A (pipeline-offline) on I-Seg
 inst = instances_df(runs)
 iseg = inst.pivot_table(index="id", columns="system", values="i_seg")
-worse = iseg[iseg["oracle"] > iseg["pipeline-offline"]]
-print(f"{len(worse)} of {len(iseg)} instances with I-Seg: oracle > pipeline-offline; the 5 largest gaps:")
-gap = (worse["oracle"] - worse["pipeline-offline"]).sort_values(ascending=False)
+worse = iseg[iseg[b] > iseg[a]]
+print(f"{len(worse)} of {len(iseg)} instances with I-Seg: {b} > {a}; the 5 largest gaps:")
+gap = (worse[b] - worse[a]).sort_values(ascending=False)
 print(gap.head(5).round(3).to_string())

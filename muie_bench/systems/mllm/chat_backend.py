@@ -215,7 +215,7 @@ class OpenAIChatBackend:
     name = "openai"
 
     def __init__(self, s: Any) -> None:
-        self.s = s
+        self.settings = s
         self.cache = RequestCache(s.cache_dir) if s.cache else None
         self._client: Any = None
         self._lock = threading.Lock()
@@ -230,22 +230,22 @@ class OpenAIChatBackend:
         except ImportError:
             raise UserError("the openai backend needs the 'openai' package: "
                             "pip install 'muie-bench[api]'") from None
-        key = os.environ.get(self.s.api_key_env)
+        key = os.environ.get(self.settings.api_key_env)
         if not key:
-            if self.s.base_url is None:
-                raise UserError(f"{self.s.api_key_env} is not set: export it, or point "
+            if self.settings.base_url is None:
+                raise UserError(f"{self.settings.api_key_env} is not set: export it, or point "
                                 "-o base_url=http://host:port/v1 at an OpenAI-compatible server")
             key = "unused"  # local servers (vLLM, Ollama) accept any key
         else:
             self._secrets.append(key)
-        url = urlsplit(self.s.base_url or "")
+        url = urlsplit(self.settings.base_url or "")
         if url.username or url.password:  # sent as HTTP Basic credentials
             user, pw = unquote(url.username or ""), unquote(url.password or "")
             basic = base64.b64encode(f"{user}:{pw}".encode()).decode()
             self._secrets += [x for x in (url.password, pw, url.username, user, basic) if x]
-        self._client = openai.OpenAI(api_key=key, base_url=self.s.base_url,
-                                     timeout=self.s.timeout, max_retries=0,
-                                     http_client=_deadline_http_client(openai, self.s.timeout))
+        self._client = openai.OpenAI(api_key=key, base_url=self.settings.base_url,
+                                     timeout=self.settings.timeout, max_retries=0,
+                                     http_client=_deadline_http_client(openai, self.settings.timeout))
 
     def _scrub(self, text: str) -> str:
         """Server text made safe to keep: surrogates repaired, secrets masked, whitespace
@@ -261,14 +261,14 @@ class OpenAIChatBackend:
     def components(self) -> dict[str, str]:
         from muie_bench.provenance import package_version
 
-        return {"backend": "openai-chat", "openai": package_version("openai"), "model": self.s.model}
+        return {"backend": "openai-chat", "openai": package_version("openai"), "model": self.settings.model}
 
     # ------------------------------------------------------------------ request
     def _params(self) -> dict[str, Any]:
-        return {"temperature": self.s.temperature, "max_tokens": self.s.length_limit,
-                "audio_mode": self.s.audio_mode, "video_mode": self.s.video_mode,
-                "video_frames": self.s.video_frames,
-                "asr": self.s.asr_settings.model_dump() if self.s.audio_mode == "transcript" else None}
+        return {"temperature": self.settings.temperature, "max_tokens": self.settings.length_limit,
+                "audio_mode": self.settings.audio_mode, "video_mode": self.settings.video_mode,
+                "video_frames": self.settings.video_frames,
+                "asr": self.settings.asr_settings.model_dump() if self.settings.audio_mode == "transcript" else None}
 
     def messages(self, prompt: Prompt, benchmark: Benchmark,
                  info: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -291,9 +291,9 @@ class OpenAIChatBackend:
 
     def _audio_parts(self, rel: str, benchmark: Benchmark,
                      info: dict[str, Any]) -> list[dict[str, Any]]:
-        if self.s.audio_mode == "omit":
+        if self.settings.audio_mode == "omit":
             return [{"type": "text", "text": "(The audio is not sent to this endpoint.)"}]
-        if self.s.audio_mode == "transcript":
+        if self.settings.audio_mode == "transcript":
             text = self._transcribe(rel, benchmark)
             info.setdefault("transcripts", {})[rel] = text
             return [{"type": "text", "text": f"Audio transcript: {text}"}]
@@ -316,19 +316,19 @@ class OpenAIChatBackend:
 
         with self._asr_lock:  # one model per backend, one transcription at a time
             if self._asr is None:
-                self._asr = WhisperASR.from_settings(dict(self.s.asr_settings))
+                self._asr = WhisperASR.from_settings(dict(self.settings.asr_settings))
             samples, rate = benchmark.media.audio(rel)
             return str(self._asr.transcribe(samples, rate).text)
 
     def _video_parts(self, rel: str, benchmark: Benchmark) -> list[dict[str, Any]]:
         path = benchmark.media.path(rel)
-        if self.s.video_mode == "video_url":
+        if self.settings.video_mode == "video_url":
             mime = mimetypes.guess_type(path.name)[0] or "video/mp4"
             return [{"type": "video_url", "video_url": {"url": _data_url(mime, path.read_bytes())}}]
         from PIL import Image
 
         info = benchmark.media.video_info(rel)
-        n = max(1, min(self.s.video_frames, info.frames))
+        n = max(1, min(self.settings.video_frames, info.frames))
         wanted = sorted({round(i * (info.frames - 1) / max(1, n - 1)) for i in range(n)})
         parts: list[dict[str, Any]] = []
         times: list[str] = []
@@ -352,7 +352,7 @@ class OpenAIChatBackend:
                 if self._client is None:
                     self.setup()
         media_sha = [file_sha256(str(benchmark.media.path(rel))) for _, rel in prompt.media]
-        key = cache_key(self.s.model, prompt.sha256(), media_sha, self._params())
+        key = cache_key(self.settings.model, prompt.sha256(), media_sha, self._params())
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
@@ -362,23 +362,23 @@ class OpenAIChatBackend:
         gen = self._call(messages)
         gen.info.update(extra)
         if self.cache is not None and gen.text is not None:
-            self.cache.put(key, {"text": gen.text, "model": self.s.model, "info": gen.info})
+            self.cache.put(key, {"text": gen.text, "model": self.settings.model, "info": gen.info})
         return gen
 
     def _call(self, messages: list[dict[str, Any]]) -> Generation:
         import openai
 
         attempts: list[dict[str, Any]] = []
-        sem = _semaphore(str(self.s.base_url), self.s.concurrency)
-        for attempt in range(self.s.max_retries + 1):
+        sem = _semaphore(str(self.settings.base_url), self.settings.concurrency)
+        for attempt in range(self.settings.max_retries + 1):
             wait: float | None = None
             try:
                 with sem:
-                    _DEADLINE.at = time.monotonic() + self.s.timeout
+                    _DEADLINE.at = time.monotonic() + self.settings.timeout
                     try:
                         raw = self._client.chat.completions.with_raw_response.create(
-                            model=self.s.model, messages=messages,
-                            temperature=self.s.temperature, max_tokens=self.s.length_limit,
+                            model=self.settings.model, messages=messages,
+                            temperature=self.settings.temperature, max_tokens=self.settings.length_limit,
                         )
                         http = raw.http_response
                         status, headers, body = http.status_code, http.headers, http.text
@@ -405,12 +405,12 @@ class OpenAIChatBackend:
                 rec = {"status": "connection",
                        "detail": self._scrub(f"{type(cause).__name__}: {cause}")}
             if wait is None:
-                wait = min(self.s.backoff_max, self.s.backoff_base * 2**attempt)
+                wait = min(self.settings.backoff_max, self.settings.backoff_base * 2**attempt)
             else:
-                wait = min(wait, self.s.retry_after_max)
+                wait = min(wait, self.settings.retry_after_max)
                 rec["retry_after"] = wait
             attempts.append(rec)
-            if attempt < self.s.max_retries:
+            if attempt < self.settings.max_retries:
                 rec["wait"] = round(wait, 3)
                 time.sleep(wait)
         last = attempts[-1]
