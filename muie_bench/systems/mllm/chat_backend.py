@@ -268,7 +268,8 @@ class OpenAIChatBackend:
         return {"temperature": self.settings.temperature, "max_tokens": self.settings.length_limit,
                 "audio_mode": self.settings.audio_mode, "video_mode": self.settings.video_mode,
                 "video_frames": self.settings.video_frames,
-                "asr": self.settings.asr_settings.model_dump() if self.settings.audio_mode == "transcript" else None}
+                "asr": (self.settings.asr_settings.model_dump()
+                        if self.settings.audio_mode == "transcript" else None)}
 
     def messages(self, prompt: Prompt, benchmark: Benchmark,
                  info: dict[str, Any] | None = None) -> list[dict[str, Any]]:
