@@ -336,3 +336,16 @@ def test_spatial_relation_reads_the_layout() -> None:
     assert spatial_relation((0, 0, 10, 10), (0, 50, 10, 60), inv) == "above"
     assert spatial_relation((0, 0, 10, 10), (5, 5, 15, 15), inv) == "in the front of"
     assert spatial_relation((0, 0, 10, 10), (50, 0, 60, 10), ["above"]) is None
+
+
+def test_a_words_phones_do_not_depend_on_the_words_added_before() -> None:
+    """Words spelled into the dictionary for earlier utterances are never parts of a compound."""
+    from muie_bench.systems.pipeline.align import SphinxAligner
+
+    fresh = SphinxAligner()
+    words = ["thorncroft", "liora", "wexley", "brightwater"]
+    before = {w: fresh._compound_phones(w) for w in words}
+    used = SphinxAligner()
+    used._ensure_words([w[:i] for w in words for i in range(3, len(w) - 2)]
+                       + [w[i:] for w in words for i in range(3, len(w) - 2)])
+    assert {w: used._compound_phones(w) for w in words} == before

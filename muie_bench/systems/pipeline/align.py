@@ -70,6 +70,9 @@ class SphinxAligner:
     wbeam: float = 1e-80
     pbeam: float = 1e-100
     _decoder: Any = field(default=None, repr=False)
+    #: words this aligner added to the dictionary: never parts of a compound, so a word's phones
+    #: do not depend on the instances aligned before it
+    _added: set[str] = field(default_factory=set, repr=False)
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> SphinxAligner:
@@ -97,13 +100,16 @@ class SphinxAligner:
                 if not ph:
                     continue
                 d.add_word(w, ph, True)
+                self._added.add(w)
             out.append(w)
         return out
 
     def _compound_phones(self, w: str) -> str:
-        """Phones of ``w`` read as two dictionary words ('brightwater'), or ''."""
+        """Phones of ``w`` read as two words of the package's dictionary ('brightwater'), or ''."""
         d = self.load()
         for i in range(3, len(w) - 2):
+            if w[:i] in self._added or w[i:] in self._added:
+                continue
             a, b = d.lookup_word(w[:i]), d.lookup_word(w[i:])
             if a and b:
                 return f"{a} {b}"
