@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,7 +37,14 @@ from muie_bench.schema import (
 )
 
 from .grounded import grounded_match
-from .grounding import GROUNDING_METRICS, all_masks, ground_instance, task_regions
+from .grounding import (
+    GROUNDING_METRICS,
+    GroundingPlan,
+    MaskBank,
+    all_masks,
+    plan_grounding,
+    task_regions,
+)
 from .ie import PER_TYPE_METRICS, TASK_METRICS, match, task_items
 from .rle import first_invalid, rle_error
 from .stats import (
@@ -64,31 +72,38 @@ def _pred_locations(pred_id: str, ann: Annotation) -> list[str]:
     ]
 
 
-def score_instance(
-    instance: Instance, prediction: Prediction | None, tau: float = 0.5, check_rle: bool = True
-) -> InstanceScore:
-    """Counts of every IE metric of the instance's task, grounded F1, grounding values.
+@dataclass
+class _Pending:
+    """An instance whose groundings are planned; its mask IoUs come from a shared bank."""
 
-    Grounding values are over the task's region mentions of both sides
-    (:func:`~muie_bench.metrics.grounding.task_regions`): a mention in no tuple is ignored.
+    instance: Instance
+    prediction: Prediction | None
+    pred: Annotation
+    gold_mentions: list[Mention]
+    plan: GroundingPlan
 
-    ``prediction`` None (missing) or with ``parse_error`` set scores as empty. Raises
-    UserError for a predicted mask that is not a valid RLE or whose size differs from the
-    gold masks (an input error, never 0). ``check_rle=False`` skips the RLE validation for
-    callers that validated every mask already (:func:`score` does, in one batch).
-    """
+
+def _prepare(instance: Instance, prediction: Prediction | None, bank: MaskBank,
+             check_rle: bool) -> _Pending:
+    """Select and check the instance's regions, requesting their mask IoUs from ``bank``."""
     parse_failed = prediction is not None and prediction.parse_error is not None
     pred = _EMPTY if prediction is None or parse_failed else prediction.output
     gold = instance.gold
     gold_mentions = gold.mentions()
     pred_id = prediction.id if prediction is not None else instance.id
-    grounding = ground_instance(
-        gold_mentions, pred.mentions(), f"instance {instance.id!r}",
+    plan = plan_grounding(
+        bank, gold_mentions, pred.mentions(), f"instance {instance.id!r}",
         _pred_locations(pred_id, pred), check_rle,
         task_regions(gold, instance.task), task_regions(pred, instance.task),
     )
+    return _Pending(instance, prediction, pred, gold_mentions, plan)
+
+
+def _finish(p: _Pending, bank: MaskBank, ious: FloatArray, tau: float) -> InstanceScore:
+    instance, prediction, pred, gold_mentions = p.instance, p.prediction, p.pred, p.gold_mentions
+    grounding = p.plan.finish(bank, ious)
     has_text = instance.text is not None
-    g_items = task_items(gold, instance.task)
+    g_items = task_items(instance.gold, instance.task)
     p_items = task_items(pred, instance.task)
     counts: dict[str, Counts] = {}
     per_type: dict[str, dict[str, Counts]] = {}
@@ -114,8 +129,57 @@ def score_instance(
         grounding={GROUNDING_METRICS[m]: g.value() for m, g in grounding.items()},
         missing=prediction is None,
         failed=prediction is not None and prediction.error is not None,
-        parse_failed=parse_failed,
+        parse_failed=prediction is not None and prediction.parse_error is not None,
     )
+
+
+def score_instance(
+    instance: Instance, prediction: Prediction | None, tau: float = 0.5, check_rle: bool = True
+) -> InstanceScore:
+    """Counts of every IE metric of the instance's task, grounded F1, grounding values.
+
+    Grounding values are over the task's region mentions of both sides
+    (:func:`~muie_bench.metrics.grounding.task_regions`): a mention in no tuple is ignored.
+
+    ``prediction`` None (missing) or with ``parse_error`` set scores as empty. Raises
+    UserError for a predicted mask that is not a valid RLE or whose size differs from the
+    gold masks (an input error, never 0). ``check_rle=False`` skips the RLE validation for
+    callers that validated every mask already (:func:`score` does, in one batch).
+    """
+    bank = MaskBank()
+    pending = _prepare(instance, prediction, bank, check_rle)
+    return _finish(pending, bank, bank.compute(), tau)
+
+
+#: a chunk of :func:`score_instances` closes once its distinct masks hold this many RLE
+#: characters or it holds this many mask pairs or instances (arrays stay in the CPU cache)
+CHUNK_CHARS = 1 << 15
+CHUNK_PAIRS = 4096
+CHUNK_INSTANCES = 256
+
+
+def score_instances(
+    pairs: Iterable[tuple[Instance, Prediction | None]], tau: float = 0.5, check_rle: bool = False
+) -> Iterator[InstanceScore]:
+    """:func:`score_instance` of every (instance, prediction) pair, in order, streaming.
+
+    The mask IoUs of a chunk of instances (:data:`CHUNK_CHARS`, :data:`CHUNK_PAIRS`) are
+    computed in one batch; the values are those of :func:`score_instance` bit for bit.
+    Errors are raised in the order :func:`score_instance` one by one would raise them.
+    ``check_rle`` defaults to False: the caller validated every mask (:func:`score` does).
+    """
+    bank = MaskBank()
+    pending: list[_Pending] = []
+    for instance, prediction in pairs:
+        pending.append(_prepare(instance, prediction, bank, check_rle))
+        if (bank.chars >= CHUNK_CHARS or len(bank) >= CHUNK_PAIRS
+                or len(pending) >= CHUNK_INSTANCES):
+            ious = bank.compute()
+            yield from (_finish(p, bank, ious, tau) for p in pending)
+            bank, pending = MaskBank(), []
+    if pending:
+        ious = bank.compute()
+        yield from (_finish(p, bank, ious, tau) for p in pending)
 
 
 # --------------------------------------------------------------------------- aggregation
@@ -260,9 +324,7 @@ def score(
             raise UserError(f"prediction id {p.id!r} appears more than once")
         by_id[p.id] = p
     _check_all_masks(benchmark, by_id)
-    inst_scores = [
-        score_instance(inst, by_id.get(inst.id), tau, check_rle=False) for inst in benchmark
-    ]
+    inst_scores = list(score_instances(((inst, by_id.get(inst.id)) for inst in benchmark), tau))
     scores = aggregate(benchmark.manifest, inst_scores, benchmark.info(), tau, n_resamples, seed)
     return scores, inst_scores
 

@@ -33,10 +33,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from muie_bench.schema import Annotation, Mention, Task
 
+from .lsap import linear_sum_assignment
 from .normalise import normalise_text
 
 Span = tuple[int, int]
