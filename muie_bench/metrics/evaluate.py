@@ -15,6 +15,7 @@ modality.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -49,7 +50,6 @@ from .ie import PER_TYPE_METRICS, TASK_METRICS, match, task_items
 from .rle import first_invalid, rle_error
 from .stats import (
     FloatArray,
-    metric_columns,
     metric_from_columns,
     metric_resamples,
     percentile_ci,
@@ -185,13 +185,78 @@ def score_instances(
 # --------------------------------------------------------------------------- aggregation
 
 
-def _ordered_metrics(scores: list[InstanceScore]) -> list[str]:
-    f1_like: dict[str, None] = {}
-    ground: set[str] = set()
-    for s in scores:
-        f1_like.update(dict.fromkeys(s.counts))
-        ground.update(s.grounding)
-    return [*f1_like, *(m for m in ("i_seg", "v_trck", "a_seg") if m in ground)]
+class SetColumns:
+    """What aggregation needs of one set's instance scores, kept compactly (streaming).
+
+    Per F1-style metric the (tp, predicted, gold) rows and per grounding metric the values
+    (NaN where an instance has none), in instance order, as :func:`metric_columns` would
+    build them from the :class:`InstanceScore` list (a metric absent from an instance counts
+    0 / NaN); per-type counts summed; failure counters.
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.counts: dict[str, array[int]] = {}  # metric -> flat tp, predicted, gold rows
+        self.ground: dict[str, array[float]] = {}
+        self.per_type: dict[str, dict[str, Counts]] = {}
+        self.missing = self.failed = self.parse_failures = 0
+
+    def add(self, s: InstanceScore) -> None:
+        for metric, c in s.counts.items():
+            col = self.counts.get(metric)
+            if col is None:
+                col = self.counts[metric] = array("q", bytes(24 * self.n))
+            col.extend((c.tp, c.predicted, c.gold))
+        for metric, col in self.counts.items():
+            if metric not in s.counts:
+                col.extend((0, 0, 0))
+        for metric, v in s.grounding.items():
+            g = self.ground.get(metric)
+            if g is None:
+                g = self.ground[metric] = array("d", [math.nan] * self.n)
+            g.append(v)
+        for metric, g in self.ground.items():
+            if metric not in s.grounding:
+                g.append(math.nan)
+        for metric in PER_TYPE_METRICS:
+            labels = s.per_type.get(metric)
+            if labels:
+                sums = self.per_type.setdefault(metric, {})
+                for label, c in labels.items():
+                    sums[label] = sums[label] + c if label in sums else c
+        self.missing += s.missing
+        self.failed += s.failed
+        self.parse_failures += s.parse_failed
+        self.n += 1
+
+    def metrics(self) -> list[str]:
+        """F1-style metrics in first-seen order, then the grounding metrics present."""
+        return [*self.counts, *(m for m in ("i_seg", "v_trck", "a_seg") if m in self.ground)]
+
+    def columns(self, metric: str) -> FloatArray:
+        """``(n, 3)`` counts or ``(n, 1)`` values (:func:`metric_columns`)."""
+        if metric in self.counts:
+            return np.frombuffer(self.counts[metric], dtype=np.int64).astype(np.float64).reshape(self.n, 3)
+        return np.frombuffer(self.ground[metric], dtype=np.float64).copy().reshape(self.n, 1)
+
+
+class ScoreColumns:
+    """Instance scores of a benchmark folded into :class:`SetColumns` per set (in the order
+    they arrive, which is the order the bootstrap resamples index)."""
+
+    def __init__(self) -> None:
+        self.sets: dict[str, SetColumns] = {}
+        self.n = self.missing = self.failed = self.parse_failed = 0
+
+    def add(self, s: InstanceScore) -> None:
+        cols = self.sets.get(s.set)
+        if cols is None:
+            cols = self.sets[s.set] = SetColumns()
+        cols.add(s)
+        self.n += 1
+        self.missing += s.missing
+        self.failed += s.failed
+        self.parse_failed += s.parse_failed
 
 
 def _f1_value(c: Counts) -> MetricValue:
@@ -201,7 +266,7 @@ def _f1_value(c: Counts) -> MetricValue:
 
 def aggregate(
     manifest: Manifest,
-    instance_scores: list[InstanceScore],
+    instance_scores: Iterable[InstanceScore],
     benchmark_info: dict[str, str],
     tau: float = 0.5,
     n_resamples: int = 1000,
@@ -215,26 +280,38 @@ def aggregate(
     bootstrap: resample r of the macro is the mean of resample r of each set). Means are
     exactly rounded sums (``math.fsum``) over the count: independent of order and CPU.
     """
-    by_set: dict[str, list[InstanceScore]] = {}
+    acc = ScoreColumns()
     for s in instance_scores:
-        by_set.setdefault(s.set, []).append(s)
+        acc.add(s)
+    return aggregate_columns(manifest, acc, benchmark_info, tau, n_resamples, seed)
+
+
+def aggregate_columns(
+    manifest: Manifest,
+    acc: ScoreColumns,
+    benchmark_info: dict[str, str],
+    tau: float = 0.5,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> Scores:
+    """:func:`aggregate` of instance scores already folded into ``acc``."""
     known = {sp.id: sp for sp in manifest.sets}
-    for sid in by_set:
+    for sid in acc.sets:
         if sid not in known:
             raise UserError(f"instance scores: set {sid!r} is not in the benchmark manifest")
     sets: dict[str, SetScores] = {}
     samples: dict[str, list[tuple[float, FloatArray | None]]] = {}
     for spec in manifest.sets:
-        scores = by_set.get(spec.id)
-        if not scores:
+        cs = acc.sets.get(spec.id)
+        if cs is None or cs.n == 0:
             continue
         weights = (
-            resample_weights(resample_indices(len(scores), n_resamples, seed, spec.id))
+            resample_weights(resample_indices(cs.n, n_resamples, seed, spec.id))
             if n_resamples > 0 else None
         )
         metrics: dict[str, MetricValue] = {}
-        for metric in _ordered_metrics(scores):
-            cols = metric_columns(scores, metric)
+        for metric in cs.metrics():
+            cols = cs.columns(metric)
             if cols.shape[1] == 3:
                 total = cols.sum(axis=0)
                 if total[1] == 0 and total[2] == 0:
@@ -250,22 +327,20 @@ def aggregate(
                 mv.ci_low, mv.ci_high = percentile_ci(res, CI_LEVEL)
             metrics[metric] = mv
             samples.setdefault(metric, []).append((mv.value, res))
+        del weights
         per_type: dict[str, dict[str, MetricValue]] = {}
         for metric in PER_TYPE_METRICS:
-            sums: dict[str, Counts] = {}
-            for s in scores:
-                for label, c in s.per_type.get(metric, {}).items():
-                    sums[label] = sums[label] + c if label in sums else c
+            sums = cs.per_type.get(metric)
             if sums:
                 per_type[metric] = {k: _f1_value(v) for k, v in sorted(sums.items())}
         sets[spec.id] = SetScores(
             set=spec.id,
             modalities=spec.modalities,
             task=spec.task,
-            instances=len(scores),
-            missing=sum(s.missing for s in scores),
-            failed=sum(s.failed for s in scores),
-            parse_failures=sum(s.parse_failed for s in scores),
+            instances=cs.n,
+            missing=cs.missing,
+            failed=cs.failed,
+            parse_failures=cs.parse_failures,
             metrics=metrics,
             per_type=per_type,
         )
@@ -279,10 +354,8 @@ def aggregate(
             means = [math.fsum(col) / len(col) for col in stacked[:, ok].T.tolist()]
             mv.ci_low, mv.ci_high = percentile_ci(np.array(means, dtype=np.float64), CI_LEVEL)
         macro[metric] = mv
-    n = len(instance_scores)
-    missing = sum(s.missing for s in instance_scores)
-    answered = n - missing
-    parse_failed = sum(s.parse_failed for s in instance_scores)
+    n = acc.n
+    answered = n - acc.missing
     return Scores(
         benchmark=dict(benchmark_info),
         tau=tau,
@@ -291,9 +364,9 @@ def aggregate(
         sets=sets,
         macro=macro,
         instances=n,
-        missing=missing,
-        failed=sum(s.failed for s in instance_scores),
-        parse_failure_rate=100.0 * parse_failed / answered if answered else 0.0,
+        missing=acc.missing,
+        failed=acc.failed,
+        parse_failure_rate=100.0 * acc.parse_failed / answered if answered else 0.0,
     )
 
 

@@ -101,6 +101,13 @@ class MaskBank:
         self._b.append(self.add(b))
         return len(self._a) - 1
 
+    def request_indices(self, a: list[int], b: list[int]) -> range:
+        """Register the pairs ``(a[p], b[p])`` of masks already added (:meth:`add`)."""
+        start = len(self._a)
+        self._a.extend(a)
+        self._b.extend(b)
+        return range(start, len(self._a))
+
     def __len__(self) -> int:
         return len(self._a)
 
@@ -182,13 +189,15 @@ class _TrackPlan:
 def _plan_tracks(bank: MaskBank, gold: Sequence[VideoTrack], pred: Sequence[VideoTrack]) -> _TrackPlan:
     n_g, n_k = len(gold), len(pred)
     pairs: list[tuple[int, int, list[int]]] = []
+    add = bank.add
+    pred_idx = [{f: add(m) for f, m in t.frames.items()} for t in pred]
     for i, tg in enumerate(gold):
-        fg = tg.frames
-        for j, tk in enumerate(pred):
-            fk = tk.frames
-            common = [f for f in fg if f in fk]
+        gold_idx = {f: add(m) for f, m in tg.frames.items()}
+        for j, fk in enumerate(pred_idx):
+            common = [f for f in gold_idx if f in fk]
             if common:
-                pairs.append((i, j, [bank.request(fg[f], fk[f]) for f in common]))
+                reqs = bank.request_indices([gold_idx[f] for f in common], [fk[f] for f in common])
+                pairs.append((i, j, list(reqs)))
     frames_g = [set(t.frames) for t in gold]
     frames_k = [set(t.frames) for t in pred]
     union = np.array(

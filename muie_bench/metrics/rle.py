@@ -226,8 +226,10 @@ def pair_iou(batch: RunsBatch, a: NDArray[np.int64], b: NDArray[np.int64]) -> ND
     ``i / u`` as a double (0 when ``i`` is 0; pairs whose boxes do not meet have ``i`` = 0).
     Here ``i`` is the sum of the overlaps of the foreground intervals, found with one
     ``searchsorted`` over all pairs (each pair placed at its own pixel offset), ``u`` is
-    ``area_a + area_b - i``, and the division is the same IEEE division. Pairs with a
-    non-canonical mask go to pycocotools itself (its walk can stop early on such runs).
+    ``area_a + area_b - i``, and the division is the same IEEE division. A mask with
+    itself is 1 (``i = u``); masks whose pixel ranges do not meet are 0 without a search.
+    Pairs with a non-canonical mask go to pycocotools itself (its walk can stop early on
+    such runs; pairs that share no pixel are 0 for it too).
     """
     n = len(a)
     out = np.zeros(n, dtype=np.float64)
@@ -235,10 +237,17 @@ def pair_iou(batch: RunsBatch, a: NDArray[np.int64], b: NDArray[np.int64]) -> ND
         return out
     areas = batch.areas()
     canon = batch.canonical()
-    fast = canon[a] & canon[b]
     fs, fe, ff = batch.foreground()
     counts = np.diff(ff)
-    idx = np.flatnonzero(fast)
+    # exact shortcuts: a mask with itself (i = u: 1.0); pixel ranges that do not meet, or an
+    # empty side (i = 0: 0.0, or 1.0 for two empty masks below)
+    same = a == b
+    lo = np.where(counts > 0, fs[np.minimum(ff[:-1], max(fs.size - 1, 0))], 0) if fs.size else counts
+    hi = np.where(counts > 0, fe[np.maximum(ff[1:] - 1, 0)], 0) if fs.size else counts
+    meet = (counts[a] > 0) & (counts[b] > 0) & (lo[a] < hi[b]) & (lo[b] < hi[a])
+    fast = canon[a] & canon[b]
+    out[fast & same & meet] = 1.0
+    idx = np.flatnonzero(fast & ~same & meet)
     if idx.size:
         pa, pb = a[idx], b[idx]
         base = np.concatenate(([0], np.cumsum(batch.pixels[pa])[:-1]))
@@ -263,7 +272,7 @@ def pair_iou(batch: RunsBatch, a: NDArray[np.int64], b: NDArray[np.int64]) -> ND
         hit = inter > 0
         vals[hit] = inter[hit].astype(np.float64) / union[hit].astype(np.float64)
         out[idx] = vals
-    slow = np.flatnonzero(~fast)
+    slow = np.flatnonzero(~fast & meet)
     if slow.size:
         from pycocotools import mask as mask_utils
 
