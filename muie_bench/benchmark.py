@@ -82,6 +82,9 @@ class Benchmark:
     instances: list[Instance]
     sha256: str
     lines: dict[str, int] = field(default_factory=dict, repr=False)
+    #: every gold mask is a valid RLE (checked once per benchmark sha256, see
+    #: :func:`checked_index`): scoring does not check them again
+    gold_masks_valid: bool = False
 
     def __post_init__(self) -> None:
         self.media = MediaReader(self.root)
@@ -160,7 +163,8 @@ class Benchmark:
                 continue
             per_set[inst.set] += 1
             kept.append(inst)
-        return Benchmark(self.root, self.manifest, kept, self.sha256, self.lines)
+        return Benchmark(self.root, self.manifest, kept, self.sha256, self.lines,
+                         self.gold_masks_valid)
 
 
 _MOD_ABBREV = {"t": "text", "i": "image", "a": "audio", "v": "video"}
@@ -288,6 +292,9 @@ def load_benchmark(name_or_path: str | Path, check_hash: bool = True) -> Benchma
 
     Raises :class:`ValidationProblems` listing every problem found, or :class:`UserError`
     when the benchmark cannot be found. For the deep checks use :func:`validate_benchmark`.
+    With ``check_hash``, the gold masks are known valid (``gold_masks_valid``) when this
+    sha256 was checked before (:func:`checked_index`), else they are checked now and the
+    result remembered.
     """
     root = resolve_benchmark_path(name_or_path)
     manifest, problems = _read_manifest(root)
@@ -295,17 +302,151 @@ def load_benchmark(name_or_path: str | Path, check_hash: bool = True) -> Benchma
     problems += inst_problems
     sha = sha256_file(root / INSTANCES) if (root / INSTANCES).is_file() else ""
     if manifest is not None and check_hash:
-        expected = manifest.files.get(INSTANCES)
-        if expected is None:
-            problems.append(f"{root / MANIFEST}:1: files: no sha256 for {INSTANCES}")
-        elif expected != sha:
-            problems.append(
-                f"{root / MANIFEST}:1: files.{INSTANCES}: sha256 {expected[:12]}… does not match "
-                f"the file ({sha[:12]}…); the instances changed after the manifest was written"
-            )
+        problems += _hash_problems(root, manifest, sha)
     if problems or manifest is None:
         raise ValidationProblems(problems)
-    return Benchmark(root, manifest, instances, sha, lines)
+    bench = Benchmark(root, manifest, instances, sha, lines)
+    if check_hash:
+        if _read_checked(sha) is not None:
+            bench.gold_masks_valid = True
+        elif gold_mask_error(instances) is None:
+            bench.gold_masks_valid = True
+            _write_checked(bench)
+    return bench
+
+
+def _hash_problems(root: Path, manifest: Manifest, sha: str) -> list[str]:
+    expected = manifest.files.get(INSTANCES)
+    if expected is None:
+        return [f"{root / MANIFEST}:1: files: no sha256 for {INSTANCES}"]
+    if expected != sha:
+        return [
+            f"{root / MANIFEST}:1: files.{INSTANCES}: sha256 {expected[:12]}… does not match "
+            f"the file ({sha[:12]}…); the instances changed after the manifest was written"
+        ]
+    return []
+
+
+def gold_mask_error(instances: Iterable[Instance]) -> str | None:
+    """The error of the first gold mask (in instance and mention order) that is not a valid
+    RLE, as scoring reports it, or None when every gold mask is valid."""
+    from muie_bench.metrics.evaluate import mask_error
+
+    return mask_error((f"instance {inst.id!r}: gold", inst.gold.mentions()) for inst in instances)
+
+
+# --------------------------------------------------------------------------- checked once
+
+
+def cache_dir() -> Path:
+    """Where muie-bench keeps caches: ``$MUIE_BENCH_CACHE``, else ``$XDG_CACHE_HOME/muie-bench``,
+    else ``~/.cache/muie-bench``."""
+    env = os.environ.get("MUIE_BENCH_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "muie-bench"
+
+
+def _rules_fingerprint() -> str:
+    """Hash of the code whose checks a record vouches for (schema, loading, RLE rules)."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for rel in ("schema.py", "benchmark.py", "metrics/rle.py", "metrics/evaluate.py"):
+        h.update((here / rel).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _checked_path(sha: str) -> Path:
+    return cache_dir() / "checked" / f"{sha}-{_rules_fingerprint()}.json"
+
+
+@dataclass(frozen=True)
+class BenchmarkIndex:
+    """A benchmark known valid without parsing its instances again: manifest, sha256 and
+    the id, set and line of every instance (in file order)."""
+
+    root: Path
+    manifest: Manifest
+    sha256: str
+    ids: list[str]
+    sets: list[str]
+    lines: list[int]
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    def info(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "sha256": self.sha256}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def instances(self) -> Iterator[Instance]:
+        """Parse the instances one by one, in file order (bounded memory)."""
+        path = self.root / INSTANCES
+        with open(path, "rb") as f:
+            for raw in f:
+                if raw.strip():
+                    yield Instance.model_validate_json(raw)
+
+
+def _read_checked(sha: str) -> dict[str, Any] | None:
+    """The record of a benchmark sha256 that loaded without a problem and whose gold masks
+    are valid (under the current rules), or None."""
+    try:
+        rec = json.loads(_checked_path(sha).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(rec, dict) or rec.get("sha256") != sha:
+        return None
+    return rec
+
+
+def _write_checked(bench: Benchmark) -> None:
+    """Remember that ``bench`` (all its instances) passed the load checks and has valid gold
+    masks. A cache that cannot be written is only slower next time."""
+    rec = {"sha256": bench.sha256, "ids": [i.id for i in bench.instances],
+           "sets": [i.set for i in bench.instances],
+           "lines": [bench.lines.get(i.id, 0) for i in bench.instances]}
+    path = _checked_path(bench.sha256)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(rec), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        return
+
+
+def checked_index(name_or_path: str | Path) -> tuple[BenchmarkIndex, str | None]:
+    """The benchmark as an index, checked once per sha256 of its instances.
+
+    When this sha256 (under the current rules) was loaded before without a problem and
+    with valid gold masks, only the manifest and the sha256 are read. Otherwise the
+    benchmark is loaded as :func:`load_benchmark` does (same problems raised); then the
+    second value is the error of an invalid gold mask (None when all are valid, and the
+    check is remembered).
+    """
+    root = resolve_benchmark_path(name_or_path)
+    path = root / INSTANCES
+    if path.is_file():
+        manifest, _ = _read_manifest(root)
+        sha = sha256_file(path)
+        rec = _read_checked(sha) if manifest is not None else None
+        if manifest is not None and rec is not None and not _hash_problems(root, manifest, sha):
+            return BenchmarkIndex(root, manifest, sha, rec["ids"], rec["sets"], rec["lines"]), None
+    bench = load_benchmark(root)
+    error = None if bench.gold_masks_valid else gold_mask_error(bench.instances)
+    index = BenchmarkIndex(root, bench.manifest, bench.sha256, [i.id for i in bench.instances],
+                           [i.set for i in bench.instances],
+                           [bench.lines.get(i.id, 0) for i in bench.instances])
+    return index, error
 
 
 # --------------------------------------------------------------------------- deep validation

@@ -135,3 +135,31 @@ def test_bank_shares_equal_masks() -> None:
     bank = MaskBank()
     assert bank.request(m, copy) == 0 and len(bank.masks) == 1
     assert bank.compute().tolist() == [1.0]
+
+
+@st.composite
+def rle_strings(draw: st.DrawFn) -> RLE:
+    """Valid masks and strings that are not (alphabet, truncated numbers, wrong totals)."""
+    h, w = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    if draw(st.booleans()):
+        bits = draw(st.lists(st.booleans(), min_size=h * w, max_size=h * w))
+        return _encode(np.array(bits, dtype=np.uint8).reshape(h, w))
+    runs = draw(st.lists(st.integers(0, h * w), min_size=1, max_size=6))
+    counts = _runs_to_counts(runs) if draw(st.booleans()) else draw(
+        st.text(alphabet=st.characters(min_codepoint=40, max_codepoint=115), min_size=0, max_size=8))
+    return RLE(size=(h, w), counts=counts)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(rle_strings(), min_size=1, max_size=5))
+def test_decode_batch_agrees_with_the_one_mask_decoder(rles: list[RLE]) -> None:
+    from muie_bench.metrics.rle import first_invalid, rle_error, rle_runs
+
+    errors = [rle_error(r) for r in rles]
+    batch = decode_batch(rles)
+    assert (batch is None) == any(e is not None for e in errors)
+    bad = first_invalid(rles)
+    assert bad == next(((i, e) for i, e in enumerate(errors) if e is not None), None)
+    if batch is not None:
+        for i, r in enumerate(rles):
+            assert batch.runs[batch.first[i]:batch.first[i + 1]].tolist() == rle_runs(r.counts).tolist()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ import numpy as np
 
 from muie_bench.errors import UserError
 from muie_bench.schema import (
+    RLE,
     Annotation,
     Counts,
     Instance,
@@ -403,27 +404,63 @@ def score(
 
 
 def _check_all_masks(benchmark: Benchmark, preds: dict[str, Prediction]) -> None:
-    """Validate every gold and predicted RLE of a scoring run in one vectorised batch.
+    """Validate every gold and predicted RLE of a scoring run (UserError on the first invalid
+    one, gold first). Gold masks known valid (``benchmark.gold_masks_valid``) are skipped,
+    and so are predicted masks equal to one of them."""
+    known: set[tuple[tuple[int, int], str]] = set()
+    if benchmark.gold_masks_valid:
+        known = {(m.size, m.counts) for inst in benchmark for m in all_masks(inst.gold.mentions())}
+    else:
+        err = mask_error((f"instance {inst.id!r}: gold", inst.gold.mentions()) for inst in benchmark)
+        if err is not None:
+            raise UserError(err)
+    err = mask_error(((f"prediction {p.id!r}: output", p.output.mentions())
+                      for p in preds.values() if p.parse_error is None), known)
+    if err is not None:
+        raise UserError(err)
 
-    Only when a mask is invalid are the instances walked again to name its field.
+
+def _mask_fields(m: Mention) -> list[tuple[str, RLE]]:
+    found = [("image_mask", m.image_mask)] if m.image_mask is not None else []
+    if m.video_track is not None:
+        found += [(f"video_track.frames.{f}", r) for f, r in m.video_track.frames.items()]
+    return found
+
+
+def mask_error(owners: Iterable[tuple[str, Sequence[Mention]]],
+               known_valid: set[tuple[tuple[int, int], str]] | None = None) -> str | None:
+    """``where: mention 'id' (mentions[i]).field.counts: not a valid COCO RLE (why)`` for
+    the first invalid mask of the owners' mentions (in order), or None if all are valid.
+
+    ``owners`` are ``(where, mentions)`` pairs, read once in batches (bounded memory, one
+    vectorised decode per batch); masks in ``known_valid`` (``(size, counts)``) are skipped.
     """
-    owners: list[tuple[str, list[Mention]]] = [
-        (f"instance {inst.id!r}: gold", inst.gold.mentions()) for inst in benchmark
-    ]
-    owners += [(f"prediction {p.id!r}: output", p.output.mentions())
-               for p in preds.values() if p.parse_error is None]
-    masks = [m for _, mentions in owners for m in all_masks(mentions)]
-    if first_invalid(masks) is None:
-        return
+    batch: list[tuple[str, Sequence[Mention]]] = []
+    masks: list[RLE] = []
+
+    def first_error() -> str | None:
+        if first_invalid(masks) is None:
+            return None
+        for where, mentions in batch:
+            for i, m in enumerate(mentions):
+                for field, r in _mask_fields(m):
+                    err = rle_error(r)
+                    if err is not None:
+                        return (f"{where}: mention {m.id!r} (mentions[{i}]).{field}.counts: not a "
+                                f"valid COCO RLE ({err})")
+        return None  # pragma: no cover - first_invalid found one
+
+    chars = 0
     for where, mentions in owners:
-        for i, m in enumerate(mentions):
-            found = [("image_mask", m.image_mask)] if m.image_mask is not None else []
-            if m.video_track is not None:
-                found += [(f"video_track.frames.{f}", r) for f, r in m.video_track.frames.items()]
-            for field, r in found:
-                err = rle_error(r)
-                if err is not None:
-                    raise UserError(
-                        f"{where}: mention {m.id!r} (mentions[{i}]).{field}.counts: not a valid "
-                        f"COCO RLE ({err})"
-                    )
+        found = all_masks(mentions)
+        if known_valid:
+            found = [r for r in found if (r.size, r.counts) not in known_valid]
+        batch.append((where, mentions))
+        masks.extend(found)
+        chars += sum(len(r.counts) for r in found)
+        if chars >= 1 << 18:
+            err = first_error()
+            if err is not None:
+                return err
+            batch, masks, chars = [], [], 0
+    return first_error() if masks else None

@@ -184,37 +184,45 @@ def decode_batch(rles: Sequence[RLE]) -> RunsBatch | None:
     lens = np.fromiter((len(r.counts) for r in rles), dtype=np.int64, count=len(rles))
     if int(lens.min()) == 0:
         return None
-    a = np.frombuffer(raw, dtype=np.uint8).astype(np.int64) - 48
-    if int(a.min()) < 0 or int(a.max()) >= 64:
-        return None
-    end = (a & 0x20) == 0
-    if not end[np.cumsum(lens) - 1].all():
+    c = np.frombuffer(raw, dtype=np.uint8)
+    if int(c.min()) < 48 or int(c.max()) >= 112:
+        return None  # outside the alphabet '0'..'o'
+    c = c - np.uint8(48)
+    ends = np.flatnonzero(c < 32)  # the last character of every number (0x20 bit clear)
+    char_end = np.cumsum(lens) - 1
+    bounds = np.concatenate(([0], np.searchsorted(ends, char_end, side="right")))
+    if ends.size == 0 or not np.array_equal(ends[bounds[1:] - 1], char_end):
         return None  # a mask's string ends inside a number
-    starts = np.flatnonzero(np.concatenate(([True], end[:-1])))
-    group = np.cumsum(np.concatenate(([0], end[:-1].astype(np.int64))))
-    k = np.arange(a.size) - starts[group]
-    if int(k.max()) > 11:
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    length = ends - starts + 1
+    longest = int(length.max())
+    if longest > 12:
         return None
-    vals = np.add.reduceat((a & 0x1F) << (5 * k), starts)
-    neg = (a[end] & 0x10) != 0
-    vals[neg] -= np.left_shift(1, 5 * (k[end][neg] + 1))
-    mask_of_char = np.repeat(np.arange(len(rles)), lens)
-    mask_of = mask_of_char[starts]  # mask of every number
-    first_num = np.flatnonzero(np.concatenate(([True], mask_of[1:] != mask_of[:-1])))
-    if len(first_num) != len(rles):
+    vals = (c[starts] & 0x1F).astype(np.int64)
+    for j in range(1, longest):
+        sel = np.flatnonzero(length > j)
+        vals[sel] |= (c[starts[sel] + j] & 0x1F).astype(np.int64) << (5 * j)
+    neg = np.flatnonzero(c[ends] & 0x10)
+    vals[neg] -= np.left_shift(np.int64(1), 5 * length[neg])
+    per_mask = np.diff(bounds)
+    mask_of = np.repeat(np.arange(len(rles)), per_mask)
+    first = bounds[:-1]
+    m = np.arange(vals.size) - first[mask_of]  # index of the number within its mask
+    # runs[m] += runs[m - 2] for m > 2: cumulative sums along each parity within each mask
+    odd = (m & 1) == 1
+    even2 = ~odd & (m >= 2)
+    runs = vals.copy()
+    for sel in (odd, even2):
+        cs = np.cumsum(np.where(sel, vals, 0))
+        before = np.concatenate(([0], cs))[first]  # sum before each mask's first number
+        runs[sel] = (cs - before[mask_of])[sel]
+    if int(runs.min()) < 0:
         return None
-    m = np.arange(vals.size) - first_num[mask_of]  # index of the number within its mask
-    for parity, lo in ((1, 1), (0, 2)):  # runs[m] += runs[m - 2] for m > 2
-        sel = (m >= lo) & (m % 2 == parity)
-        vals[sel] = _segmented_cumsum(vals[sel], mask_of[sel])
-    if int(vals.min()) < 0:
-        return None
-    totals = np.add.reduceat(vals, first_num)
+    totals = np.add.reduceat(runs, first)
     pixels = np.fromiter((r.size[0] * r.size[1] for r in rles), dtype=np.int64, count=len(rles))
     if not np.array_equal(totals, pixels):
         return None
-    first = np.concatenate((first_num, [vals.size])).astype(np.int64)
-    return RunsBatch(rles, vals, first, m, pixels)
+    return RunsBatch(rles, runs, bounds.astype(np.int64), m, pixels)
 
 
 def pair_iou(batch: RunsBatch, a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.float64]:
