@@ -157,10 +157,7 @@ def score_command(
     if not predictions.is_file():
         raise UserError(f"{predictions}: no such predictions file")
     preds = _PredictionIndex(predictions)
-    scan = preds.scan()
-    pred_mask_error = mask_error((f"prediction {p.id!r}: output", p.output.mentions())
-                                 for p in scan if p.parse_error is None)
-    for _ in scan:  # a mask error stops the check early: the later lines must still parse
+    for _ in preds.scan():
         pass
     ids = set(index.ids)
     for pid in preds.order:
@@ -170,16 +167,24 @@ def score_command(
     del ids
     if gold_error is not None:
         raise UserError(gold_error)
-    if pred_mask_error is not None:
-        raise UserError(pred_mask_error)
     acc = ScoreColumns()
     writer = ScoreFilesWriter(out_dir)
     try:
         with open(predictions, "rb") as f:
             pairs = ((inst, preds.get(f, inst.id)) for inst in index.instances())
-            for s in score_instances(pairs, tau):
-                acc.add(s)
-                writer.add(s)
+            try:
+                for s in score_instances(pairs, tau, validate_masks=True):
+                    acc.add(s)
+                    writer.add(s)
+            except UserError as e:
+                # predicted masks are validated while scoring (the IoU decoding is the check);
+                # on any error, the first invalid mask in file order wins, as it always did
+                err = mask_error((f"prediction {p.id!r}: output", p.output.mentions())
+                                 for p in _PredictionIndex(predictions).scan()
+                                 if p.parse_error is None)
+                if err is not None:
+                    raise UserError(err) from e
+                raise
         scores = aggregate_columns(index.manifest, acc, index.info(), tau, n_resamples, seed)
     except BaseException:
         writer.abort()

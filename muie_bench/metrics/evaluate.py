@@ -159,8 +159,24 @@ CHUNK_PAIRS = 4096
 CHUNK_INSTANCES = 256
 
 
+class InvalidMasks(UserError):
+    """Some mask of a chunk is not a valid RLE (:func:`mask_error` names the first one)."""
+
+
+def _compute(bank: MaskBank, pending: list[_Pending], validate: bool) -> FloatArray:
+    if validate:  # masks outside the bank (not regions) are checked here; the bank's by decoding
+        extra = [r for p in pending for r in all_masks(p.pred.mentions()) if not bank.has(r)]
+        if first_invalid(extra) is not None:
+            raise InvalidMasks("a predicted mask is not a valid COCO RLE")
+    try:
+        return bank.compute()
+    except ValueError:
+        raise InvalidMasks("a mask is not a valid COCO RLE") from None
+
+
 def score_instances(
-    pairs: Iterable[tuple[Instance, Prediction | None]], tau: float = 0.5, check_rle: bool = False
+    pairs: Iterable[tuple[Instance, Prediction | None]], tau: float = 0.5, check_rle: bool = False,
+    validate_masks: bool = False,
 ) -> Iterator[InstanceScore]:
     """:func:`score_instance` of every (instance, prediction) pair, in order, streaming.
 
@@ -168,6 +184,9 @@ def score_instances(
     computed in one batch; the values are those of :func:`score_instance` bit for bit.
     Errors are raised in the order :func:`score_instance` one by one would raise them.
     ``check_rle`` defaults to False: the caller validated every mask (:func:`score` does).
+    ``validate_masks``: the caller did not validate the predicted masks; an invalid one
+    raises :class:`InvalidMasks` (without naming it: :func:`mask_error` does that) when its
+    chunk is reached. The decoding that computes the IoUs is the validation.
     """
     bank = MaskBank()
     pending: list[_Pending] = []
@@ -175,11 +194,11 @@ def score_instances(
         pending.append(_prepare(instance, prediction, bank, check_rle))
         if (bank.chars >= CHUNK_CHARS or len(bank) >= CHUNK_PAIRS
                 or len(pending) >= CHUNK_INSTANCES):
-            ious = bank.compute()
+            ious = _compute(bank, pending, validate_masks)
             yield from (_finish(p, bank, ious, tau) for p in pending)
             bank, pending = MaskBank(), []
     if pending:
-        ious = bank.compute()
+        ious = _compute(bank, pending, validate_masks)
         yield from (_finish(p, bank, ious, tau) for p in pending)
 
 

@@ -95,6 +95,9 @@ class MaskBank:
             self.chars += len(m.counts)
         return i
 
+    def has(self, m: RLE) -> bool:
+        return (m.size, m.counts) in self._index
+
     def request(self, a: RLE, b: RLE) -> int:
         """Register the pair (a, b); returns its index in :meth:`compute`'s result."""
         self._a.append(self.add(a))
