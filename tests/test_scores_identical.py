@@ -163,3 +163,35 @@ def test_decode_batch_agrees_with_the_one_mask_decoder(rles: list[RLE]) -> None:
     if batch is not None:
         for i, r in enumerate(rles):
             assert batch.runs[batch.first[i]:batch.first[i + 1]].tolist() == rle_runs(r.counts).tolist()
+
+
+def test_oracle_output_is_an_independent_copy_of_the_gold() -> None:
+    from muie_bench.benchmark import load_benchmark
+    from muie_bench.systems.reference import Oracle
+
+    bench = load_benchmark(MINI)
+    oracle = Oracle.__new__(Oracle)
+    for inst in bench:
+        out = oracle.predict(inst, bench).output
+        assert out == inst.gold and out.model_dump_json() == inst.gold.model_dump_json()
+    inst = next(i for i in bench if any(m.video_track for m in i.gold.entities))
+    out = oracle.predict(inst, bench).output
+    m = next(m for m in out.entities if m.video_track is not None)
+    assert m.video_track is not None
+    f = next(iter(m.video_track.frames))
+    m.video_track.frames[f].counts = "zz"
+    m.video_track.frames.clear()
+    m.text = "changed"
+    out.entities.clear()
+    assert inst.gold.entities and all(g.text != "changed" for g in inst.gold.entities)
+    assert all(g.video_track is None or g.video_track.frames for g in inst.gold.entities)
+    assert all(r.counts != "zz" for g in inst.gold.entities if g.video_track
+               for r in g.video_track.frames.values())
+
+
+def test_lsap_is_scipys_function() -> None:
+    import scipy.optimize
+
+    from muie_bench.metrics.lsap import linear_sum_assignment
+
+    assert linear_sum_assignment is scipy.optimize.linear_sum_assignment
