@@ -15,7 +15,7 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -387,13 +387,33 @@ class BenchmarkIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def instances(self) -> Iterator[Instance]:
-        """Parse the instances one by one, in file order (bounded memory)."""
+    def instances(self, sets: Container[str] | None = None) -> Iterator[Instance]:
+        """Parse the instances one by one, in file order (bounded memory); with ``sets``,
+        only those of these sets (the others are not parsed)."""
         path = self.root / INSTANCES
+        k = 0
         with open(path, "rb") as f:
             for raw in f:
                 if raw.strip():
-                    yield Instance.model_validate_json(raw)
+                    if sets is None or self.sets[k] in sets:
+                        yield Instance.model_validate_json(raw)
+                    k += 1
+
+    def line_bytes(self) -> list[int]:
+        """Size in bytes of every instance's line (read in 1 MB blocks)."""
+        ends: list[int] = []
+        pos = 0
+        with open(self.root / INSTANCES, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                start = 0
+                while (i := block.find(b"\n", start)) >= 0:
+                    ends.append(pos + i + 1)
+                    start = i + 1
+                pos += len(block)
+        if not ends or ends[-1] != pos:
+            ends.append(pos)
+        sizes = [e - s for s, e in zip([0, *ends[:-1]], ends, strict=True)]
+        return [sizes[n - 1] if 0 < n <= len(sizes) else 0 for n in self.lines]
 
 
 def _read_checked(sha: str) -> dict[str, Any] | None:

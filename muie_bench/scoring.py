@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from muie_bench.errors import UserError
 from muie_bench.jsonl import iter_lines, parse_line, read_models
 from muie_bench.run.files import INSTANCE_SCORES, SCORES, ScoreFilesWriter
-from muie_bench.schema import MetricValue, Prediction, Scores
+from muie_bench.schema import MetricValue, Prediction, Scores, SetScores
+
+if TYPE_CHECKING:
+    from muie_bench.benchmark import BenchmarkIndex
+    from muie_bench.metrics.evaluate import Samples, SetColumns
 
 
 def read_predictions(path: Path) -> list[Prediction]:
@@ -118,6 +122,102 @@ class _PredictionIndex:
         return Prediction.model_validate_json(f.read(where[2] - where[1]))
 
 
+#: benchmarks of at least this many instances are scored by worker processes, one
+#: group of sets each (when the machine has two or more cores and ``fork`` exists)
+PARALLEL_MIN_INSTANCES = 1000
+#: at most this many worker processes
+MAX_WORKERS = 2
+_SHARED: dict[str, Any] = {}  # what forked workers inherit: index, predictions, options
+
+
+def _set_groups(index: BenchmarkIndex) -> list[list[str]] | None:
+    """Sets split into balanced groups (by bytes of their instances, longest first), one per
+    worker; None when the benchmark is small, the machine has one core or no ``fork``."""
+    import multiprocessing
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    workers = min(MAX_WORKERS, cores)
+    if (len(index) < PARALLEL_MIN_INSTANCES or workers < 2
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return None
+    size: dict[str, int] = {}
+    for sid, b in zip(index.sets, index.line_bytes(), strict=True):
+        size[sid] = size.get(sid, 0) + b
+    if len(size) < 2:
+        return None
+    groups: list[list[str]] = [[] for _ in range(workers)]
+    load = [0] * workers
+    for sid in sorted(size, key=lambda k: (-size[k], k)):
+        w = load.index(min(load))
+        groups[w].append(sid)
+        load[w] += size[sid]
+    return [g for g in groups if g]
+
+
+def _score_group(set_ids: list[str]) -> tuple[dict[str, SetColumns], list[tuple[int, str]],
+                                               dict[str, tuple[SetScores, Samples]]]:
+    """In a worker: score the instances of ``set_ids`` (columns, instance score lines with
+    their positions in the benchmark, set scores)."""
+    from muie_bench.metrics.evaluate import ScoreColumns, score_instances, set_scores
+
+    index: BenchmarkIndex = _SHARED["index"]
+    preds: _PredictionIndex = _SHARED["preds"]
+    tau, n_resamples, seed = _SHARED["options"]
+    want = set(set_ids)
+    positions = [k for k, sid in enumerate(index.sets) if sid in want]
+    acc = ScoreColumns()
+    lines: list[tuple[int, str]] = []
+    with open(preds.path, "rb") as f:
+        pairs = ((inst, preds.get(f, inst.id)) for inst in index.instances(want))
+        for pos, s in zip(positions, score_instances(pairs, tau, validate_masks=True), strict=True):
+            acc.add(s)
+            lines.append((pos, s.model_dump_json()))
+    specs = {sp.id: sp for sp in index.manifest.sets}
+    done = {sid: set_scores(specs[sid], cs, n_resamples, seed) for sid, cs in acc.sets.items()}
+    return acc.sets, lines, done
+
+
+def _score_parallel(index: BenchmarkIndex, preds: _PredictionIndex, groups: list[list[str]],
+                    writer: ScoreFilesWriter, tau: float, n_resamples: int, seed: int
+                    ) -> Scores | None:
+    """Score the groups of sets in forked workers and assemble the same files as the serial
+    path; None (the caller scores serially, which reports any error exactly) when a worker
+    fails."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from muie_bench.metrics.evaluate import ScoreColumns, aggregate_columns
+
+    _SHARED.update(index=index, preds=preds, options=(tau, n_resamples, seed))
+    try:
+        with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("fork")) as ex:
+            results = list(ex.map(_score_group, groups))
+    except Exception:
+        return None
+    finally:
+        _SHARED.clear()
+    acc = ScoreColumns()
+    done: dict[str, tuple[SetScores, Samples]] = {}
+    lines: list[tuple[int, str]] = []
+    for cols, group_lines, group_done in results:
+        acc.sets.update(cols)
+        done.update(group_done)
+        lines.extend(group_lines)
+        for cs in cols.values():
+            acc.n += cs.n
+            acc.missing += cs.missing
+            acc.failed += cs.failed
+            acc.parse_failed += cs.parse_failures
+    lines.sort()
+    for _, line in lines:
+        writer.add_line(line)
+    return aggregate_columns(index.manifest, acc, index.info(), tau, n_resamples, seed, done)
+
+
 def score_command(
     predictions: Path,
     benchmark: str | Path,
@@ -167,25 +267,31 @@ def score_command(
     del ids
     if gold_error is not None:
         raise UserError(gold_error)
-    acc = ScoreColumns()
     writer = ScoreFilesWriter(out_dir)
     try:
-        with open(predictions, "rb") as f:
-            pairs = ((inst, preds.get(f, inst.id)) for inst in index.instances())
-            try:
-                for s in score_instances(pairs, tau, validate_masks=True):
-                    acc.add(s)
-                    writer.add(s)
-            except UserError as e:
-                # predicted masks are validated while scoring (the IoU decoding is the check);
-                # on any error, the first invalid mask in file order wins, as it always did
-                err = mask_error((f"prediction {p.id!r}: output", p.output.mentions())
-                                 for p in _PredictionIndex(predictions).scan()
-                                 if p.parse_error is None)
-                if err is not None:
-                    raise UserError(err) from e
-                raise
-        scores = aggregate_columns(index.manifest, acc, index.info(), tau, n_resamples, seed)
+        scores = None
+        groups = _set_groups(index)
+        if groups is not None:
+            scores = _score_parallel(index, preds, groups, writer, tau, n_resamples, seed)
+        if scores is None:
+            acc = ScoreColumns()
+            with open(predictions, "rb") as f:
+                pairs = ((inst, preds.get(f, inst.id)) for inst in index.instances())
+                try:
+                    for s in score_instances(pairs, tau, validate_masks=True):
+                        acc.add(s)
+                        writer.add(s)
+                except UserError as e:
+                    # predicted masks are validated while scoring (the IoU decoding is the
+                    # check); on any error the first invalid mask in file order wins, as it
+                    # always did
+                    err = mask_error((f"prediction {p.id!r}: output", p.output.mentions())
+                                     for p in _PredictionIndex(predictions).scan()
+                                     if p.parse_error is None)
+                    if err is not None:
+                        raise UserError(err) from e
+                    raise
+            scores = aggregate_columns(index.manifest, acc, index.info(), tau, n_resamples, seed)
     except BaseException:
         writer.abort()
         raise

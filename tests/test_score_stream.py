@@ -145,3 +145,33 @@ def test_a_bad_line_after_an_invalid_mask_is_reported_first(tmp_path: Path) -> N
         f.write('{"id": 3}\n')
     with pytest.raises(UserError, match=rf"{path}:{len(lines) + 1}: id: "):
         score_command(path, MINI, out=tmp_path / "out")
+
+
+@pytest.mark.parametrize("name", ["perturbed", "oracle"])
+def test_worker_processes_write_the_same_files(name: str, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scoring, "PARALLEL_MIN_INSTANCES", 1)
+    index, _ = checked_index(MINI)
+    groups = scoring._set_groups(index)
+    if groups is None:
+        pytest.skip("one core or no fork here")
+    assert sorted(s for g in groups for s in g) == sorted(set(index.sets))
+    path = tmp_path / "predictions.jsonl"
+    path.write_bytes(gzip.decompress((FIXTURES / name / "predictions.jsonl.gz").read_bytes()))
+    score_command(path, MINI, out=tmp_path / "out")
+    for f in ("scores.json", "instance_scores.jsonl"):
+        assert (tmp_path / "out" / f).read_bytes() == (FIXTURES / name / f).read_bytes(), f
+
+
+def test_worker_errors_are_reported_as_the_serial_path_does(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = _oracle_lines()
+    m = next(_image_mention(x) for x in lines if _image_mention(x) is not None)
+    assert m is not None
+    h, w = m["image_mask"]["size"]
+    big = mask_utils.encode(np.asfortranarray(np.ones((h, w + 2), np.uint8)))
+    m["image_mask"] = {"size": [h, w + 2], "counts": big["counts"].decode()}
+    serial, _ = _errors_of_both_paths(tmp_path / "a", lines)
+    monkeypatch.setattr(scoring, "PARALLEL_MIN_INSTANCES", 1)
+    parallel, _ = _errors_of_both_paths(tmp_path / "b", lines)
+    assert parallel == serial and "differs from the gold mask size" in parallel

@@ -36,6 +36,7 @@ from muie_bench.schema import (
     Prediction,
     Scores,
     SetScores,
+    SetSpec,
 )
 
 from .grounded import grounded_match
@@ -306,6 +307,56 @@ def aggregate(
     return aggregate_columns(manifest, acc, benchmark_info, tau, n_resamples, seed)
 
 
+#: a metric's set value and its bootstrap resamples (None without resamples)
+Samples = dict[str, tuple[float, "FloatArray | None"]]
+
+
+def set_scores(spec: SetSpec, cs: SetColumns, n_resamples: int = 1000, seed: int = 0
+               ) -> tuple[SetScores, Samples]:
+    """The scores of one set from its columns, and per metric (value, resamples) for the
+    macro average. Depends on nothing but the set (its own random stream)."""
+    weights = (
+        resample_weights(resample_indices(cs.n, n_resamples, seed, spec.id))
+        if n_resamples > 0 else None
+    )
+    metrics: dict[str, MetricValue] = {}
+    samples: Samples = {}
+    for metric in cs.metrics():
+        cols = cs.columns(metric)
+        if cols.shape[1] == 3:
+            total = cols.sum(axis=0)
+            if total[1] == 0 and total[2] == 0:
+                continue
+            mv = _f1_value(Counts(tp=int(total[0]), predicted=int(total[1]), gold=int(total[2])))
+        else:
+            value = metric_from_columns(cols)
+            if np.isnan(value):
+                continue
+            mv = MetricValue(value=value, n=int(np.count_nonzero(~np.isnan(cols[:, 0]))))
+        res = metric_resamples(cols, weights) if weights is not None else None
+        if res is not None:
+            mv.ci_low, mv.ci_high = percentile_ci(res, CI_LEVEL)
+        metrics[metric] = mv
+        samples[metric] = (mv.value, res)
+    per_type: dict[str, dict[str, MetricValue]] = {}
+    for metric in PER_TYPE_METRICS:
+        sums = cs.per_type.get(metric)
+        if sums:
+            per_type[metric] = {k: _f1_value(v) for k, v in sorted(sums.items())}
+    ss = SetScores(
+        set=spec.id,
+        modalities=spec.modalities,
+        task=spec.task,
+        instances=cs.n,
+        missing=cs.missing,
+        failed=cs.failed,
+        parse_failures=cs.parse_failures,
+        metrics=metrics,
+        per_type=per_type,
+    )
+    return ss, samples
+
+
 def aggregate_columns(
     manifest: Manifest,
     acc: ScoreColumns,
@@ -313,8 +364,10 @@ def aggregate_columns(
     tau: float = 0.5,
     n_resamples: int = 1000,
     seed: int = 0,
+    done: dict[str, tuple[SetScores, Samples]] | None = None,
 ) -> Scores:
-    """:func:`aggregate` of instance scores already folded into ``acc``."""
+    """:func:`aggregate` of instance scores already folded into ``acc``. ``done`` holds
+    :func:`set_scores` results computed elsewhere (e.g. in worker processes) by set id."""
     known = {sp.id: sp for sp in manifest.sets}
     for sid in acc.sets:
         if sid not in known:
@@ -325,45 +378,11 @@ def aggregate_columns(
         cs = acc.sets.get(spec.id)
         if cs is None or cs.n == 0:
             continue
-        weights = (
-            resample_weights(resample_indices(cs.n, n_resamples, seed, spec.id))
-            if n_resamples > 0 else None
-        )
-        metrics: dict[str, MetricValue] = {}
-        for metric in cs.metrics():
-            cols = cs.columns(metric)
-            if cols.shape[1] == 3:
-                total = cols.sum(axis=0)
-                if total[1] == 0 and total[2] == 0:
-                    continue
-                mv = _f1_value(Counts(tp=int(total[0]), predicted=int(total[1]), gold=int(total[2])))
-            else:
-                value = metric_from_columns(cols)
-                if np.isnan(value):
-                    continue
-                mv = MetricValue(value=value, n=int(np.count_nonzero(~np.isnan(cols[:, 0]))))
-            res = metric_resamples(cols, weights) if weights is not None else None
-            if res is not None:
-                mv.ci_low, mv.ci_high = percentile_ci(res, CI_LEVEL)
-            metrics[metric] = mv
-            samples.setdefault(metric, []).append((mv.value, res))
-        del weights
-        per_type: dict[str, dict[str, MetricValue]] = {}
-        for metric in PER_TYPE_METRICS:
-            sums = cs.per_type.get(metric)
-            if sums:
-                per_type[metric] = {k: _f1_value(v) for k, v in sorted(sums.items())}
-        sets[spec.id] = SetScores(
-            set=spec.id,
-            modalities=spec.modalities,
-            task=spec.task,
-            instances=cs.n,
-            missing=cs.missing,
-            failed=cs.failed,
-            parse_failures=cs.parse_failures,
-            metrics=metrics,
-            per_type=per_type,
-        )
+        got = done.get(spec.id) if done is not None else None
+        ss, set_samples = got if got is not None else set_scores(spec, cs, n_resamples, seed)
+        sets[spec.id] = ss
+        for metric, vr in set_samples.items():
+            samples.setdefault(metric, []).append(vr)
     macro: dict[str, MetricValue] = {}
     for metric, vals in samples.items():
         mv = MetricValue(value=math.fsum(v for v, _ in vals) / len(vals), n=len(vals))

@@ -113,8 +113,12 @@ class ScoreFilesWriter:
             raise _write_error(self._tmp, e) from None
 
     def add(self, s: InstanceScore) -> None:
+        self.add_line(s.model_dump_json())
+
+    def add_line(self, line: str) -> None:
+        """One instance score as its JSON text (``InstanceScore.model_dump_json()``)."""
         try:
-            self._f.write(s.model_dump_json() + "\n")
+            self._f.write(line + "\n")
         except OSError as e:
             self.abort()
             raise _write_error(self.folder / INSTANCE_SCORES, e) from None
