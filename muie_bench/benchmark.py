@@ -255,14 +255,22 @@ def _read_manifest(root: Path) -> tuple[Manifest | None, list[str]]:
 
 
 def _read_instances(root: Path) -> tuple[list[Instance], dict[str, int], list[str]]:
+    problems: list[str] = []
+    lines: dict[str, int] = {}
+    instances = list(_iter_instances(root, lines, problems))
+    return instances, lines, problems
+
+
+def _iter_instances(root: Path, lines: dict[str, int], problems: list[str]) -> Iterator[Instance]:
+    """The valid instances of instances.jsonl in order; ``lines`` gets id -> line number and
+    ``problems`` every problem found (``file:line: field: message``)."""
     path = root / INSTANCES
     if path.is_dir():
-        return [], {}, [f"{path}:0: (file): is a directory, not a JSON Lines file"]
+        problems.append(f"{path}:0: (file): is a directory, not a JSON Lines file")
+        return
     if not path.is_file():
-        return [], {}, [f"{path}:0: (file): missing"]
-    problems: list[str] = []
-    instances: list[Instance] = []
-    lines: dict[str, int] = {}
+        problems.append(f"{path}:0: (file): missing")
+        return
     with open(path, "rb") as f:
         for n, raw in enumerate(f, start=1):
             try:
@@ -283,8 +291,7 @@ def _read_instances(root: Path) -> tuple[list[Instance], dict[str, int], list[st
                 )
                 continue
             lines[inst.id] = n
-            instances.append(inst)
-    return instances, lines, problems
+            yield inst
 
 
 def load_benchmark(name_or_path: str | Path, check_hash: bool = True) -> Benchmark:
@@ -431,10 +438,14 @@ def _read_checked(sha: str) -> dict[str, Any] | None:
 def _write_checked(bench: Benchmark) -> None:
     """Remember that ``bench`` (all its instances) passed the load checks and has valid gold
     masks. A cache that cannot be written is only slower next time."""
-    rec = {"sha256": bench.sha256, "ids": [i.id for i in bench.instances],
-           "sets": [i.set for i in bench.instances],
-           "lines": [bench.lines.get(i.id, 0) for i in bench.instances]}
-    path = _checked_path(bench.sha256)
+    _write_index(BenchmarkIndex(bench.root, bench.manifest, bench.sha256,
+                                [i.id for i in bench.instances], [i.set for i in bench.instances],
+                                [bench.lines.get(i.id, 0) for i in bench.instances]))
+
+
+def _write_index(index: BenchmarkIndex) -> None:
+    rec = {"sha256": index.sha256, "ids": index.ids, "sets": index.sets, "lines": index.lines}
+    path = _checked_path(index.sha256)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -461,11 +472,32 @@ def checked_index(name_or_path: str | Path) -> tuple[BenchmarkIndex, str | None]
         rec = _read_checked(sha) if manifest is not None else None
         if manifest is not None and rec is not None and not _hash_problems(root, manifest, sha):
             return BenchmarkIndex(root, manifest, sha, rec["ids"], rec["sets"], rec["lines"]), None
-    bench = load_benchmark(root)
-    error = None if bench.gold_masks_valid else gold_mask_error(bench.instances)
-    index = BenchmarkIndex(root, bench.manifest, bench.sha256, [i.id for i in bench.instances],
-                           [i.set for i in bench.instances],
-                           [bench.lines.get(i.id, 0) for i in bench.instances])
+    # the checks of load_benchmark, streamed: one instance in memory at a time
+    manifest, problems = _read_manifest(root)
+    lines: dict[str, int] = {}
+    ids: list[str] = []
+    sets: list[str] = []
+
+    def owners() -> Iterator[tuple[str, list[Mention]]]:
+        for inst in _iter_instances(root, lines, problems):
+            ids.append(inst.id)
+            sets.append(inst.set)
+            yield f"instance {inst.id!r}: gold", inst.gold.mentions()
+
+    from muie_bench.metrics.evaluate import mask_error
+
+    stream = owners()
+    error = mask_error(stream)
+    for _ in stream:  # an invalid mask stops the mask check early: the rest is still checked
+        pass
+    sha = sha256_file(path) if path.is_file() else ""
+    if manifest is not None:
+        problems += _hash_problems(root, manifest, sha)
+    if problems or manifest is None:
+        raise ValidationProblems(problems)
+    index = BenchmarkIndex(root, manifest, sha, ids, sets, [lines[i] for i in ids])
+    if error is None:
+        _write_index(index)
     return index, error
 
 
