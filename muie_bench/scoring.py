@@ -122,51 +122,27 @@ class _PredictionIndex:
         return Prediction.model_validate_json(f.read(where[2] - where[1]))
 
 
-#: benchmarks of at least this many instances are scored by worker processes, one
-#: group of sets each (when the machine has two or more cores and ``fork`` exists)
-PARALLEL_MIN_INSTANCES = 1000
-#: at most this many worker processes
-MAX_WORKERS = 2
-_SHARED: dict[str, Any] = {}  # what forked workers inherit: index, predictions, options
-
-
 def _set_groups(index: BenchmarkIndex) -> list[list[str]] | None:
-    """Sets split into balanced groups (by bytes of their instances, longest first), one per
-    worker; None when the benchmark is small, the machine has one core or no ``fork``."""
-    import multiprocessing
-    import os
+    """Sets in groups balanced by the bytes of their instances, one per worker process
+    (:func:`~muie_bench.metrics.evaluate.balanced_groups`), or None."""
+    from muie_bench.metrics.evaluate import balanced_groups
 
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    workers = min(MAX_WORKERS, cores)
-    if (len(index) < PARALLEL_MIN_INSTANCES or workers < 2
-            or "fork" not in multiprocessing.get_all_start_methods()):
-        return None
     size: dict[str, int] = {}
     for sid, b in zip(index.sets, index.line_bytes(), strict=True):
         size[sid] = size.get(sid, 0) + b
-    if len(size) < 2:
-        return None
-    groups: list[list[str]] = [[] for _ in range(workers)]
-    load = [0] * workers
-    for sid in sorted(size, key=lambda k: (-size[k], k)):
-        w = load.index(min(load))
-        groups[w].append(sid)
-        load[w] += size[sid]
-    return [g for g in groups if g]
+    return balanced_groups(size, len(index))
 
 
 def _score_group(set_ids: list[str]) -> tuple[dict[str, SetColumns], list[tuple[int, str]],
                                                dict[str, tuple[SetScores, Samples]]]:
     """In a worker: score the instances of ``set_ids`` (columns, instance score lines with
     their positions in the benchmark, set scores)."""
-    from muie_bench.metrics.evaluate import ScoreColumns, score_instances, set_scores
+    from muie_bench.metrics.evaluate import _SHARED, ScoreColumns, score_instances, set_scores
 
-    index: BenchmarkIndex = _SHARED["index"]
-    preds: _PredictionIndex = _SHARED["preds"]
-    tau, n_resamples, seed = _SHARED["options"]
+    index: BenchmarkIndex = _SHARED["index"]  # type: ignore[assignment]
+    preds: _PredictionIndex = _SHARED["preds"]  # type: ignore[assignment]
+    options: tuple[float, int, int] = _SHARED["options"]  # type: ignore[assignment]
+    tau, n_resamples, seed = options
     want = set(set_ids)
     positions = [k for k, sid in enumerate(index.sets) if sid in want]
     acc = ScoreColumns()
@@ -187,31 +163,18 @@ def _score_parallel(index: BenchmarkIndex, preds: _PredictionIndex, groups: list
     """Score the groups of sets in forked workers and assemble the same files as the serial
     path; None (the caller scores serially, which reports any error exactly) when a worker
     fails."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from muie_bench.metrics.evaluate import aggregate_columns, merge_columns, run_forked
 
-    from muie_bench.metrics.evaluate import ScoreColumns, aggregate_columns
-
-    _SHARED.update(index=index, preds=preds, options=(tau, n_resamples, seed))
-    try:
-        with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("fork")) as ex:
-            results = list(ex.map(_score_group, groups))
-    except Exception:
+    results = run_forked(_score_group, groups, {"index": index, "preds": preds,
+                                                "options": (tau, n_resamples, seed)})
+    if results is None:
         return None
-    finally:
-        _SHARED.clear()
-    acc = ScoreColumns()
+    acc = merge_columns(cols for cols, _, _ in results)
     done: dict[str, tuple[SetScores, Samples]] = {}
     lines: list[tuple[int, str]] = []
-    for cols, group_lines, group_done in results:
-        acc.sets.update(cols)
+    for _, group_lines, group_done in results:
         done.update(group_done)
         lines.extend(group_lines)
-        for cs in cols.values():
-            acc.n += cs.n
-            acc.missing += cs.missing
-            acc.failed += cs.failed
-            acc.parse_failed += cs.parse_failures
     lines.sort()
     for _, line in lines:
         writer.add_line(line)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
+import muie_bench.metrics.evaluate as evaluate
 import muie_bench.scoring as scoring
 from muie_bench.benchmark import checked_index, load_benchmark
 from muie_bench.errors import UserError
@@ -150,7 +151,7 @@ def test_a_bad_line_after_an_invalid_mask_is_reported_first(tmp_path: Path) -> N
 @pytest.mark.parametrize("name", ["perturbed", "oracle"])
 def test_worker_processes_write_the_same_files(name: str, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scoring, "PARALLEL_MIN_INSTANCES", 1)
+    monkeypatch.setattr(evaluate, "PARALLEL_MIN_INSTANCES", 1)
     index, _ = checked_index(MINI)
     groups = scoring._set_groups(index)
     if groups is None:
@@ -172,6 +173,21 @@ def test_worker_errors_are_reported_as_the_serial_path_does(tmp_path: Path,
     big = mask_utils.encode(np.asfortranarray(np.ones((h, w + 2), np.uint8)))
     m["image_mask"] = {"size": [h, w + 2], "counts": big["counts"].decode()}
     serial, _ = _errors_of_both_paths(tmp_path / "a", lines)
-    monkeypatch.setattr(scoring, "PARALLEL_MIN_INSTANCES", 1)
+    monkeypatch.setattr(evaluate, "PARALLEL_MIN_INSTANCES", 1)
     parallel, _ = _errors_of_both_paths(tmp_path / "b", lines)
     assert parallel == serial and "differs from the gold mask size" in parallel
+
+
+def test_in_memory_score_with_workers_is_identical(monkeypatch: pytest.MonkeyPatch) -> None:
+    path_preds = gzip.decompress((FIXTURES / "perturbed" / "predictions.jsonl.gz").read_bytes())
+    from muie_bench.schema import Prediction
+
+    preds = [Prediction.model_validate_json(x) for x in path_preds.splitlines() if x.strip()]
+    bench = load_benchmark(MINI)
+    serial = score(bench, preds)
+    monkeypatch.setattr(evaluate, "PARALLEL_MIN_INSTANCES", 1)
+    if evaluate.balanced_groups({"a": 1, "b": 1}, 10) is None:
+        pytest.skip("one core or no fork here")
+    parallel = score(bench, preds)
+    assert parallel[0].model_dump_json() == serial[0].model_dump_json()
+    assert [s.model_dump_json() for s in parallel[1]] == [s.model_dump_json() for s in serial[1]]

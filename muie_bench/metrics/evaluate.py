@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from muie_bench.benchmark import Benchmark
 
 CI_LEVEL = 0.95
+R = TypeVar("R")
 _EMPTY = Annotation()
 
 
@@ -436,9 +437,122 @@ def score(
             raise UserError(f"prediction id {p.id!r} appears more than once")
         by_id[p.id] = p
     _check_all_masks(benchmark, by_id)
-    inst_scores = list(score_instances(((inst, by_id.get(inst.id)) for inst in benchmark), tau))
+    pairs = [(inst, by_id.get(inst.id)) for inst in benchmark]
+    weights: dict[str, int] = {}
+    for inst, _ in pairs:
+        weights[inst.set] = weights.get(inst.set, 0) + 1 + len(all_masks(inst.gold.mentions()))
+    groups = balanced_groups(weights, len(pairs))
+    if groups is not None:
+        done = _score_parallel(pairs, groups, benchmark.manifest, tau, n_resamples, seed)
+        if done is not None:
+            inst_scores, acc, set_done = done
+            scores = aggregate_columns(benchmark.manifest, acc, benchmark.info(), tau, n_resamples,
+                                       seed, set_done)
+            return scores, inst_scores
+    inst_scores = list(score_instances(pairs, tau))
     scores = aggregate(benchmark.manifest, inst_scores, benchmark.info(), tau, n_resamples, seed)
     return scores, inst_scores
+
+
+#: benchmarks of at least this many instances are scored by forked worker processes, one
+#: balanced group of sets each, when the machine has two or more cores and ``fork`` exists
+PARALLEL_MIN_INSTANCES = 1000
+#: at most this many worker processes
+MAX_WORKERS = 2
+_SHARED: dict[str, object] = {}  # what forked workers inherit
+
+
+def balanced_groups(weights: dict[str, int], n: int) -> list[list[str]] | None:
+    """Set ids in groups of about equal weight (largest first, each to the lightest group),
+    one per worker; None when ``n`` < :data:`PARALLEL_MIN_INSTANCES`, there is one set, the
+    machine has one core or no ``fork``."""
+    import multiprocessing
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    workers = min(MAX_WORKERS, cores)
+    if (n < PARALLEL_MIN_INSTANCES or workers < 2 or len(weights) < 2
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return None
+    groups: list[list[str]] = [[] for _ in range(workers)]
+    load = [0] * workers
+    for sid in sorted(weights, key=lambda k: (-weights[k], k)):
+        w = load.index(min(load))
+        groups[w].append(sid)
+        load[w] += weights[sid]
+    return [g for g in groups if g]
+
+
+def run_forked(fn: Callable[[list[str]], R], groups: list[list[str]], shared: dict[str, object]
+               ) -> list[R] | None:
+    """``fn(group)`` for every group in forked worker processes (which inherit ``shared`` as
+    this module's ``_SHARED``); None when a worker fails (the caller then works serially,
+    which raises any error exactly as before)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _SHARED.update(shared)
+    try:
+        with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("fork")) as ex:
+            return list(ex.map(fn, groups))
+    except Exception:
+        return None
+    finally:
+        _SHARED.clear()
+
+
+def _score_group(set_ids: list[str]) -> tuple[list[int], list[InstanceScore], dict[str, SetColumns],
+                                              dict[str, tuple[SetScores, Samples]]]:
+    pairs: list[tuple[Instance, Prediction | None]] = _SHARED["pairs"]  # type: ignore[assignment]
+    manifest: Manifest = _SHARED["manifest"]  # type: ignore[assignment]
+    options: tuple[float, int, int] = _SHARED["options"]  # type: ignore[assignment]
+    tau, n_resamples, seed = options
+    want = set(set_ids)
+    positions = [k for k, (inst, _) in enumerate(pairs) if inst.set in want]
+    inst_scores = list(score_instances((pairs[k] for k in positions), tau))
+    acc = ScoreColumns()
+    for sc in inst_scores:
+        acc.add(sc)
+    specs = {sp.id: sp for sp in manifest.sets}
+    done = {sid: set_scores(specs[sid], cs, n_resamples, seed) for sid, cs in acc.sets.items()
+            if sid in specs}
+    return positions, inst_scores, acc.sets, done
+
+
+def merge_columns(parts: Iterable[dict[str, SetColumns]]) -> ScoreColumns:
+    """One :class:`ScoreColumns` from the per-set columns of disjoint groups of sets."""
+    acc = ScoreColumns()
+    for cols in parts:
+        acc.sets.update(cols)
+        for cs in cols.values():
+            acc.n += cs.n
+            acc.missing += cs.missing
+            acc.failed += cs.failed
+            acc.parse_failed += cs.parse_failures
+    return acc
+
+
+def _score_parallel(pairs: list[tuple[Instance, Prediction | None]], groups: list[list[str]],
+                    manifest: Manifest, tau: float, n_resamples: int, seed: int
+                    ) -> tuple[list[InstanceScore], ScoreColumns,
+                               dict[str, tuple[SetScores, Samples]]] | None:
+    results = run_forked(_score_group, groups, {"pairs": pairs, "manifest": manifest,
+                                                "options": (tau, n_resamples, seed)})
+    if results is None:
+        return None
+    ordered: list[InstanceScore | None] = [None] * len(pairs)
+    done: dict[str, tuple[SetScores, Samples]] = {}
+    for positions, scores, _, group_done in results:
+        for k, sc in zip(positions, scores, strict=True):
+            ordered[k] = sc
+        done.update(group_done)
+    acc = merge_columns(cols for _, _, cols, _ in results)
+    if any(x is None for x in ordered):  # pragma: no cover - every instance is in a group
+        return None
+    return [x for x in ordered if x is not None], acc, done
 
 
 def _check_all_masks(benchmark: Benchmark, preds: dict[str, Prediction]) -> None:
