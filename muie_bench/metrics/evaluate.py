@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from muie_bench.errors import UserError
 from muie_bench.schema import (
@@ -312,14 +313,22 @@ def aggregate(
 Samples = dict[str, tuple[float, "FloatArray | None"]]
 
 
+#: bootstrap resamples are recomputed in blocks of this many rows (bounded memory)
+RESAMPLE_BLOCK = 128
+
+
+def _resamples(cols: FloatArray, idx: NDArray[np.int64]) -> FloatArray:
+    """:func:`metric_resamples` over the resample index rows ``idx``, in blocks of rows:
+    every row's value depends on that row only (exact sums), so the result is the same."""
+    return np.concatenate([metric_resamples(cols, resample_weights(idx[r:r + RESAMPLE_BLOCK]))
+                           for r in range(0, len(idx), RESAMPLE_BLOCK)])
+
+
 def set_scores(spec: SetSpec, cs: SetColumns, n_resamples: int = 1000, seed: int = 0
                ) -> tuple[SetScores, Samples]:
     """The scores of one set from its columns, and per metric (value, resamples) for the
     macro average. Depends on nothing but the set (its own random stream)."""
-    weights = (
-        resample_weights(resample_indices(cs.n, n_resamples, seed, spec.id))
-        if n_resamples > 0 else None
-    )
+    idx = resample_indices(cs.n, n_resamples, seed, spec.id) if n_resamples > 0 else None
     metrics: dict[str, MetricValue] = {}
     samples: Samples = {}
     for metric in cs.metrics():
@@ -334,7 +343,7 @@ def set_scores(spec: SetSpec, cs: SetColumns, n_resamples: int = 1000, seed: int
             if np.isnan(value):
                 continue
             mv = MetricValue(value=value, n=int(np.count_nonzero(~np.isnan(cols[:, 0]))))
-        res = metric_resamples(cols, weights) if weights is not None else None
+        res = _resamples(cols, idx) if idx is not None else None
         if res is not None:
             mv.ci_low, mv.ci_high = percentile_ci(res, CI_LEVEL)
         metrics[metric] = mv
