@@ -474,9 +474,13 @@ _SHARED: dict[str, object] = {}  # what forked workers inherit
 def balanced_groups(weights: dict[str, int], n: int) -> list[list[str]] | None:
     """Set ids in groups of about equal weight (largest first, each to the lightest group),
     one per worker; None when ``n`` < :data:`PARALLEL_MIN_INSTANCES`, there is one set, the
-    machine has one core or no ``fork``."""
+    machine has one core or no ``fork``, or other threads run (forking them is unsafe)."""
     import multiprocessing
     import os
+    import threading
+
+    if threading.active_count() > 1:
+        return None
 
     try:
         cores = len(os.sched_getaffinity(0))
