@@ -41,7 +41,7 @@ def _predictions(name: str, tmp: Path) -> Path:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_score_files_identical_to_reference(name: str, tmp_path: Path) -> None:
-    assert {"oracle", "empty", "perturbed"} <= set(NAMES)
+    assert {"oracle", "empty", "perturbed", "pipeline"} <= set(NAMES)
     out = tmp_path / "out"
     score_command(_predictions(name, tmp_path), MINI, out=out)
     for f in ("scores.json", "instance_scores.jsonl"):
