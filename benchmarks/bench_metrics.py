@@ -1,188 +1,196 @@
-"""Benchmark of the metrics: score 3,000 instances with ~3 masks each (``make bench``).
+"""Speed of scoring on the benchmark users run (``make bench``).
 
-Builds 3,000 text+image instances in memory (15 sets x 200, NER / RE / EE, 2-4 gold masks
-of 480x640 per instance, predictions with shifted, missing and extra masks), then measures:
+Benchmark: ``muie-synth`` when built, else muie-synth-mini replicated to ``--n`` instances
+(all 15 sets, video and audio included). Oracle predictions of every instance. Measures:
 
-- ``score()``: the whole scoring (IE counts, grounded F1, I-Seg, aggregation, 1,000
-  bootstrap resamples);
-- I-Seg alone on RLE (pycocotools on encoded masks, the path ``score()`` uses);
-- I-Seg alone on a naive dense numpy path (decode every mask, logical and/or per pair).
+- ``muie-bench score`` through the CLI (child process: wall, CPU = user + sys of it and its
+  workers, peak RSS), median of ``--repeat`` runs;
+- the mask IoUs of I-Seg and V-Trck three ways, in-process, CPU time, values compared bit
+  for bit: batched (what ``score`` does: one exact numpy pass per chunk of instances),
+  the previous code (one ``pycocotools.mask.iou`` call per image and per video frame,
+  areas decoded per call), and naive dense numpy (decode every mask, and/or per pair;
+  image masks only, it is too slow on video);
+- peak RSS of the CLI at ``--n`` and at ``--big`` instances (the benchmark replicated).
 
-Prints seconds, the ratios and the peak RSS. Usage: ``python benchmarks/bench_metrics.py
-[--instances N]``.
+Prints ratios measured in the same run and writes ``results/bench/metrics.json``.
+
+    .venv/bin/python benchmarks/bench_metrics.py [--n 3000] [--big 30000] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import random
-import resource
+import math
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import cli, oracle_predictions, pick_benchmark, write_result  # type: ignore[import-not-found]
 from pycocotools import mask as mask_utils
-from scipy.optimize import linear_sum_assignment
 
-from muie_bench.benchmark import Benchmark
-from muie_bench.metrics.evaluate import score
-from muie_bench.metrics.grounding import all_masks, ground_instance
-from muie_bench.metrics.rle import first_invalid
-from muie_bench.schema import (
-    RLE,
-    Annotation,
-    Argument,
-    Event,
-    Instance,
-    Manifest,
-    Mention,
-    Prediction,
-    Relation,
-    SetSpec,
+from muie_bench.benchmark import load_benchmark
+from muie_bench.metrics.grounding import (
+    MaskBank,
+    _masks,
+    _selected,
+    _tracks,
+    hungarian_mean,
+    plan_grounding,
+    task_regions,
 )
-from muie_bench.scoring import read_predictions
-
-H, W = 480, 640
-WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
-
-
-def box_rle(y0: int, x0: int, y1: int, x1: int) -> RLE:
-    m = np.zeros((H, W), np.uint8, order="F")
-    m[y0:y1, x0:x1] = 1
-    return RLE(size=(H, W), counts=mask_utils.encode(m)["counts"].decode())
+from muie_bench.metrics.rle import rle_areas, to_coco
+from muie_bench.replicate import replicate_benchmark
+from muie_bench.schema import RLE, Instance, VideoTrack
 
 
-def random_box(rng: random.Random) -> tuple[int, int, int, int]:
-    y0, x0 = rng.randrange(H - 60), rng.randrange(W - 60)
-    return y0, x0, y0 + rng.randrange(30, min(200, H - y0)), x0 + rng.randrange(30, min(200, W - x0))
+def _regions(inst: Instance) -> tuple[list[RLE], list[VideoTrack]]:
+    ms = inst.gold.mentions()
+    reg = task_regions(inst.gold, inst.task)
+    _, masks = _masks(ms, _selected(ms, reg, True))
+    _, tracks = _tracks(ms, _selected(ms, reg, True))
+    return masks, tracks
 
 
-def build(n: int, seed: int = 0) -> tuple[Manifest, list[Instance], list[Prediction]]:
-    rng = random.Random(seed)
-    text = " ".join(WORDS)
-    starts = [sum(len(w) + 1 for w in WORDS[:k]) for k in range(len(WORDS))]
-    tasks = ("ner", "re", "ee")
-    sets = [SetSpec(id=f"set{k}-{tasks[k % 3]}", modalities=["text", "image"], task=tasks[k % 3],
-                    count=0) for k in range(15)]
-    instances, preds = [], []
-    for i in range(n):
-        spec = sets[i % 15]
-        spec.count += 1
-        k = rng.randrange(2, 5)
-        words = rng.sample(range(len(WORDS)), k)
-        boxes = [random_box(rng) for _ in range(k)]
-        gold_e, pred_e = [], []
-        for j, (w, b) in enumerate(zip(words, boxes, strict=True)):
-            span = (starts[w], starts[w] + len(WORDS[w]))
-            typ = rng.choice(["PER", "ORG", "LOC"])
-            gold_e.append(Mention(id=f"e{j}", type=typ, text=WORDS[w], span=span,
-                                  image_mask=box_rle(*b)))
-            if rng.random() < 0.85:  # predicted with a shifted box (IoU ~0.3-1)
-                dy, dx = rng.randrange(-25, 26), rng.randrange(-25, 26)
-                pb = (max(0, b[0] + dy), max(0, b[1] + dx), min(H, b[2] + dy), min(W, b[3] + dx))
-                ptyp = typ if rng.random() < 0.8 else "MISC"
-                pred_e.append(Mention(id=f"p{j}", type=ptyp, text=WORDS[w], span=span,
-                                      image_mask=box_rle(*pb)))
-        if rng.random() < 0.3:  # an extra predicted mask
-            w = rng.randrange(len(WORDS))
-            pred_e.append(Mention(id="px", type="PER", text=WORDS[w],
-                                  span=(starts[w], starts[w] + len(WORDS[w])),
-                                  image_mask=box_rle(*random_box(rng))))
-        gold = Annotation(entities=gold_e)
-        out = Annotation(entities=pred_e)
-        if spec.task == "re":
-            gold.relations = [Relation(type="rel", head="e0", tail="e1")]
-            if {"p0", "p1"} <= {m.id for m in pred_e}:
-                out.relations = [Relation(type="rel", head="p0", tail="p1")]
-        if spec.task == "ee":
-            trig = Mention(id="t", text=WORDS[words[0]], span=gold_e[0].span)
-            gold.events = [Event(type="Meet", trigger=trig,
-                                 arguments=[Argument(role="r", mention=m.id) for m in gold_e])]
-            out.events = [Event(type="Meet", trigger=trig,
-                                arguments=[Argument(role="r", mention=m.id) for m in pred_e])]
-        instances.append(Instance(id=f"i{i}", set=spec.id, modalities=["text", "image"],
-                                  task=spec.task, text=text, image=f"media/i{i}.png", gold=gold))
-        preds.append(Prediction(id=f"i{i}", output=out))
-    return Manifest(name="bench", version="1", sets=sets), instances, preds
+def previous_values(items: list[tuple[list[RLE], list[VideoTrack]]]) -> list[float]:
+    """The previous code: pycocotools per image and per frame, areas decoded per call."""
+    def iou(g: list[RLE], k: list[RLE]) -> np.ndarray:
+        out = np.asarray(mask_utils.iou([to_coco(m) for m in g], [to_coco(m) for m in k],
+                                        [0] * len(k)), dtype=np.float64).reshape(len(g), len(k))
+        ge, ke = rle_areas(g) == 0, rle_areas(k) == 0
+        out[np.outer(ge, ke)] = 1.0
+        return out
+
+    vals = []
+    for masks, tracks in items:
+        if masks:
+            vals.append(hungarian_mean(iou(masks, masks)))
+        if tracks:
+            n = len(tracks)
+            parts: dict[tuple[int, int], list[float]] = {}
+            for f in {f for t in tracks for f in t.frames}:
+                here = [(i, t.frames[f]) for i, t in enumerate(tracks) if f in t.frames]
+                m = iou([r for _, r in here], [r for _, r in here])
+                for a, (i, _) in enumerate(here):
+                    for b, (j, _) in enumerate(here):
+                        parts.setdefault((i, j), []).append(float(m[a, b]))
+            inter = np.zeros((n, n))
+            for (i, j), v in parts.items():
+                inter[i, j] = math.fsum(v)
+            union = np.array([[len(set(a.frames) | set(b.frames)) for b in tracks] for a in tracks],
+                             dtype=np.float64)
+            out = np.ones((n, n))
+            nz = union > 0
+            out[nz] = inter[nz] / union[nz]
+            vals.append(hungarian_mean(out))
+    return vals
 
 
-def dense_iseg(instances: list[Instance], preds: list[Prediction]) -> list[float]:
-    """The naive path: decode every mask to a dense array, IoU with numpy, Hungarian."""
-    out = []
-    for inst, p in zip(instances, preds, strict=True):
-        g = [mask_utils.decode({"size": list(m.image_mask.size),
-                                "counts": m.image_mask.counts.encode()}).astype(bool)
-             for m in inst.gold.mentions() if m.image_mask is not None]
-        k = [mask_utils.decode({"size": list(m.image_mask.size),
-                                "counts": m.image_mask.counts.encode()}).astype(bool)
-             for m in p.output.mentions() if m.image_mask is not None]
-        iou = np.zeros((len(g), len(k)))
-        for a, ga in enumerate(g):
-            for b, kb in enumerate(k):
-                union = np.logical_or(ga, kb).sum()
-                iou[a, b] = 1.0 if union == 0 else np.logical_and(ga, kb).sum() / union
+def batched_values(insts: list[Instance]) -> list[float]:
+    """What ``score`` does: plans of a chunk of instances, one exact numpy pass per chunk."""
+    vals: list[float] = []
+    bank, plans = MaskBank(), []
+
+    def flush() -> None:
+        ious = bank.compute()
+        for plan in plans:
+            g = plan.finish(bank, ious)
+            for mod in ("image", "video"):
+                if mod in g:
+                    vals.append(g[mod].value())  # type: ignore[index]
+
+    for inst in insts:
+        ms = inst.gold.mentions()
+        reg = task_regions(inst.gold, inst.task)
+        plans.append(plan_grounding(bank, ms, ms, inst.id, [""] * len(ms), False, reg, reg))
+        if bank.chars >= 1 << 15 or len(bank) >= 4096:
+            flush()
+            bank, plans = MaskBank(), []
+    flush()
+    return vals
+
+
+def dense_values(items: list[tuple[list[RLE], list[VideoTrack]]]) -> list[float]:
+    """Naive: decode every image mask to pixels, and/or per pair (image masks only)."""
+    from scipy.optimize import linear_sum_assignment
+
+    vals = []
+    for masks, _ in items:
+        if not masks:
+            continue
+        d = [mask_utils.decode(to_coco(m)).astype(bool) for m in masks]
+        iou = np.zeros((len(d), len(d)))
+        for a, x in enumerate(d):
+            for b, y in enumerate(d):
+                u = np.logical_or(x, y).sum()
+                iou[a, b] = 1.0 if u == 0 else np.logical_and(x, y).sum() / u
         r, c = linear_sum_assignment(iou, maximize=True)
-        out.append(float(iou[r, c].sum()) / max(len(g), len(k)))
-    return out
+        vals.append(float(iou[r, c].sum()) / len(d))
+    return vals
 
 
-def rle_iseg(instances: list[Instance], preds: list[Prediction]) -> list[float]:
-    """I-Seg alone on RLE, the path score() takes: validate all masks in one batch, then
-    pycocotools IoU on the encoded masks and Hungarian matching per instance."""
-    masks = [m for i in instances for m in all_masks(i.gold.mentions())]
-    masks += [m for p in preds for m in all_masks(p.output.mentions())]
-    assert first_invalid(masks) is None
-    out = []
-    for inst, p in zip(instances, preds, strict=True):
-        pm = p.output.mentions()
-        g = ground_instance(inst.gold.mentions(), pm, inst.id, [""] * len(pm), check_rle=False)
-        out.append(g["image"].value())
-    return out
+def cpu(fn, *args):  # type: ignore[no-untyped-def]
+    t = time.process_time()
+    out = fn(*args)
+    return out, time.process_time() - t
 
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--instances", type=int, default=3000)
-    args = ap.parse_args(argv)
-    t0 = time.perf_counter()
-    manifest, instances, preds = build(args.instances)
-    n_masks = sum(m.image_mask is not None for i in instances for m in i.gold.mentions())
-    n_pred = sum(m.image_mask is not None for p in preds for m in p.output.mentions())
-    print(f"built {len(instances)} instances, {n_masks} gold masks "
-          f"({n_masks / len(instances):.2f}/instance), {n_pred} predicted masks, {H}x{W} "
-          f"in {time.perf_counter() - t0:.1f} s")
-    with tempfile.TemporaryDirectory() as tmp:
-        bench = Benchmark(Path(tmp), manifest, instances, "-")
-        t = time.perf_counter()
-        scores, _ = score(bench, preds, n_resamples=1000)
-        t_score = time.perf_counter() - t
-        path = Path(tmp) / "predictions.jsonl"
-        path.write_text("".join(p.model_dump_json() + "\n" for p in preds))
-        t = time.perf_counter()
-        assert len(read_predictions(path)) == len(preds)
-        t_read = time.perf_counter() - t
-        size_mb = path.stat().st_size / 1e6
-    t = time.perf_counter()
-    fast = rle_iseg(instances, preds)
-    t_rle = time.perf_counter() - t
-    t = time.perf_counter()
-    slow = dense_iseg(instances, preds)
-    t_dense = time.perf_counter() - t
-    assert np.allclose(fast, slow), "RLE and dense I-Seg disagree"
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"score() all metrics + 1000 bootstrap resamples: {t_score:.2f} s "
-          f"(macro F1 {scores.macro['f1'].value:.1f}, I-Seg {scores.macro['i_seg'].value:.1f})")
-    print(f"read_predictions():    {t_read:.2f} s ({size_mb:.1f} MB) - not in the "
-          "targets")
-    print(f"I-Seg on RLE:          {t_rle:.2f} s")
-    print(f"I-Seg naive dense:     {t_dense:.2f} s")
-    print(f"ratio dense / RLE I-Seg: {t_dense / t_rle:.1f}x; "
-          f"dense I-Seg alone / whole score(): {t_dense / t_score:.1f}x")
-    print(f"peak RSS: {rss:.0f} MB")
-    ok = t_score < 3.0 and t_dense / t_rle >= 10 and rss < 400
-    print("targets (< 3 s, >= 10x, < 400 MB):", "met" if ok else "NOT met")
+    ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--big", type=int, default=30000, help="0: skip the memory-growth run")
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args(argv)
+    res: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        bench_dir = pick_benchmark(a.n, tmp)
+        bench = load_benchmark(bench_dir)
+        preds = oracle_predictions(bench_dir, tmp / "predictions.jsonl")
+        print(f"benchmark: {bench_dir} ({len(bench)} instances), predictions "
+              f"{preds.stat().st_size / 1e6:.1f} MB")
+        res["benchmark"] = {"path": str(bench_dir), "instances": len(bench)}
+        cli(["score", str(preds), "--benchmark", str(bench_dir), "--out", str(tmp / "s0")])
+        runs = [cli(["score", str(preds), "--benchmark", str(bench_dir), "--out", str(tmp / "s")])
+                for _ in range(a.repeat)]
+        walls = [r["wall_s"] for r in runs]
+        score = {"wall_s_median": statistics.median(walls), "wall_s": walls,
+                 "cpu_s": [r["cpu_s"] for r in runs], "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}
+        res["score_cli"] = score
+        print(f"muie-bench score (CLI, oracle): wall median {score['wall_s_median']:.2f} s "
+              f"({min(walls):.2f}-{max(walls):.2f}), CPU {statistics.median(score['cpu_s']):.2f} s, "
+              f"peak RSS {score['peak_rss_mb']:.0f} MB")
+
+        insts = list(bench.instances)
+        items = [_regions(i) for i in insts]
+        new, t_new = cpu(batched_values, insts)
+        old, t_old = cpu(previous_values, items)
+        assert np.array(new).tobytes() == np.array(old).tobytes(), "batched != previous"
+        image_items = [(m, []) for m, _ in items if m]
+        dense, t_dense = cpu(dense_values, image_items)
+        img_new, t_img = cpu(previous_values, image_items)
+        assert np.allclose(dense, img_new), "dense != RLE"
+        res["grounding_cpu_s"] = {"batched": round(t_new, 3), "previous_per_frame": round(t_old, 3),
+                                  "image_only_rle": round(t_img, 3),
+                                  "image_only_dense": round(t_dense, 3),
+                                  "values": len(new)}
+        print(f"I-Seg + V-Trck IoUs ({len(new)} instance values): batched {t_new:.2f} s CPU, "
+              f"previous per-frame pycocotools {t_old:.2f} s: {t_old / t_new:.1f}x")
+        print(f"I-Seg alone: RLE (pycocotools) {t_img:.2f} s, naive dense {t_dense:.2f} s: "
+              f"{t_dense / t_img:.1f}x")
+        if a.big:
+            big = replicate_benchmark(bench_dir, tmp / "big", a.big, name=f"bench-x{a.big}")
+            big_preds = oracle_predictions(big, tmp / "big-predictions.jsonl")
+            cli(["score", str(big_preds), "--benchmark", str(big), "--out", str(tmp / "b0")])
+            r = cli(["score", str(big_preds), "--benchmark", str(big), "--out", str(tmp / "b")])
+            growth = r["peak_rss_mb"] / score["peak_rss_mb"]  # type: ignore[operator]
+            res["score_cli_big"] = {"instances": a.big, **r, "rss_growth": round(growth, 3)}
+            print(f"muie-bench score of {a.big} instances: wall {r['wall_s']:.1f} s, CPU "
+                  f"{r['cpu_s']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB ({growth:.2f}x of "
+                  f"{len(bench)} instances)")
+    write_result("metrics", res)
     return 0
 
 

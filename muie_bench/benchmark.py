@@ -15,7 +15,7 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,9 @@ class Benchmark:
     instances: list[Instance]
     sha256: str
     lines: dict[str, int] = field(default_factory=dict, repr=False)
+    #: every gold mask is a valid RLE (checked once per benchmark sha256, see
+    #: :func:`checked_index`): scoring does not check them again
+    gold_masks_valid: bool = False
 
     def __post_init__(self) -> None:
         self.media = MediaReader(self.root)
@@ -160,7 +163,8 @@ class Benchmark:
                 continue
             per_set[inst.set] += 1
             kept.append(inst)
-        return Benchmark(self.root, self.manifest, kept, self.sha256, self.lines)
+        return Benchmark(self.root, self.manifest, kept, self.sha256, self.lines,
+                         self.gold_masks_valid)
 
 
 _MOD_ABBREV = {"t": "text", "i": "image", "a": "audio", "v": "video"}
@@ -266,14 +270,22 @@ def _read_manifest(root: Path) -> tuple[Manifest | None, list[str]]:
 
 
 def _read_instances(root: Path) -> tuple[list[Instance], dict[str, int], list[str]]:
+    problems: list[str] = []
+    lines: dict[str, int] = {}
+    instances = list(_iter_instances(root, lines, problems))
+    return instances, lines, problems
+
+
+def _iter_instances(root: Path, lines: dict[str, int], problems: list[str]) -> Iterator[Instance]:
+    """The valid instances of instances.jsonl in order; ``lines`` gets id -> line number and
+    ``problems`` every problem found (``file:line: field: message``)."""
     path = root / INSTANCES
     if path.is_dir():
-        return [], {}, [f"{path}:0: (file): is a directory, not a JSON Lines file"]
+        problems.append(f"{path}:0: (file): is a directory, not a JSON Lines file")
+        return
     if not path.is_file():
-        return [], {}, [f"{path}:0: (file): missing"]
-    problems: list[str] = []
-    instances: list[Instance] = []
-    lines: dict[str, int] = {}
+        problems.append(f"{path}:0: (file): missing")
+        return
     with open(path, "rb") as f:
         for n, raw in enumerate(f, start=1):
             try:
@@ -294,8 +306,7 @@ def _read_instances(root: Path) -> tuple[list[Instance], dict[str, int], list[st
                 )
                 continue
             lines[inst.id] = n
-            instances.append(inst)
-    return instances, lines, problems
+            yield inst
 
 
 def load_benchmark(name_or_path: str | Path, check_hash: bool = True) -> Benchmark:
@@ -303,6 +314,9 @@ def load_benchmark(name_or_path: str | Path, check_hash: bool = True) -> Benchma
 
     Raises :class:`ValidationProblems` listing every problem found, or :class:`UserError`
     when the benchmark cannot be found. For the deep checks use :func:`validate_benchmark`.
+    With ``check_hash``, the gold masks are known valid (``gold_masks_valid``) when this
+    sha256 was checked before (:func:`checked_index`), else they are checked now and the
+    result remembered.
     """
     root = resolve_benchmark_path(name_or_path)
     manifest, problems = _read_manifest(root)
@@ -310,17 +324,196 @@ def load_benchmark(name_or_path: str | Path, check_hash: bool = True) -> Benchma
     problems += inst_problems
     sha = sha256_file(root / INSTANCES) if (root / INSTANCES).is_file() else ""
     if manifest is not None and check_hash:
-        expected = manifest.files.get(INSTANCES)
-        if expected is None:
-            problems.append(f"{root / MANIFEST}:1: files: no sha256 for {INSTANCES}")
-        elif expected != sha:
-            problems.append(
-                f"{root / MANIFEST}:1: files.{INSTANCES}: sha256 {expected[:12]}… does not match "
-                f"the file ({sha[:12]}…); the instances changed after the manifest was written"
-            )
+        problems += _hash_problems(root, manifest, sha)
     if problems or manifest is None:
         raise ValidationProblems(problems)
-    return Benchmark(root, manifest, instances, sha, lines)
+    bench = Benchmark(root, manifest, instances, sha, lines)
+    if check_hash:
+        if _read_checked(sha) is not None:
+            bench.gold_masks_valid = True
+        elif gold_mask_error(instances) is None:
+            bench.gold_masks_valid = True
+            _write_checked(bench)
+    return bench
+
+
+def _hash_problems(root: Path, manifest: Manifest, sha: str) -> list[str]:
+    expected = manifest.files.get(INSTANCES)
+    if expected is None:
+        return [f"{root / MANIFEST}:1: files: no sha256 for {INSTANCES}"]
+    if expected != sha:
+        return [
+            f"{root / MANIFEST}:1: files.{INSTANCES}: sha256 {expected[:12]}… does not match "
+            f"the file ({sha[:12]}…); the instances changed after the manifest was written"
+        ]
+    return []
+
+
+def gold_mask_error(instances: Iterable[Instance]) -> str | None:
+    """The error of the first gold mask (in instance and mention order) that is not a valid
+    RLE, as scoring reports it, or None when every gold mask is valid."""
+    from muie_bench.metrics.evaluate import mask_error
+
+    return mask_error((f"instance {inst.id!r}: gold", inst.gold.mentions()) for inst in instances)
+
+
+# --------------------------------------------------------------------------- checked once
+
+
+def cache_dir() -> Path:
+    """Where muie-bench keeps caches: ``$MUIE_BENCH_CACHE``, else ``$XDG_CACHE_HOME/muie-bench``,
+    else ``~/.cache/muie-bench``."""
+    env = os.environ.get("MUIE_BENCH_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "muie-bench"
+
+
+def _rules_fingerprint() -> str:
+    """Hash of the code whose checks a record vouches for (schema, loading, RLE rules)."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for rel in ("schema.py", "benchmark.py", "metrics/rle.py", "metrics/evaluate.py"):
+        h.update((here / rel).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _checked_path(sha: str) -> Path:
+    return cache_dir() / "checked" / f"{sha}-{_rules_fingerprint()}.json"
+
+
+@dataclass(frozen=True)
+class BenchmarkIndex:
+    """A benchmark known valid without parsing its instances again: manifest, sha256 and
+    the id, set and line of every instance (in file order)."""
+
+    root: Path
+    manifest: Manifest
+    sha256: str
+    ids: list[str]
+    sets: list[str]
+    lines: list[int]
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    def info(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "sha256": self.sha256}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def instances(self, sets: Container[str] | None = None) -> Iterator[Instance]:
+        """Parse the instances one by one, in file order (bounded memory); with ``sets``,
+        only those of these sets (the others are not parsed)."""
+        path = self.root / INSTANCES
+        k = 0
+        with open(path, "rb") as f:
+            for raw in f:
+                if raw.strip():
+                    if sets is None or self.sets[k] in sets:
+                        yield Instance.model_validate_json(raw)
+                    k += 1
+
+    def line_bytes(self) -> list[int]:
+        """Size in bytes of every instance's line (read in 1 MB blocks)."""
+        ends: list[int] = []
+        pos = 0
+        with open(self.root / INSTANCES, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                start = 0
+                while (i := block.find(b"\n", start)) >= 0:
+                    ends.append(pos + i + 1)
+                    start = i + 1
+                pos += len(block)
+        if not ends or ends[-1] != pos:
+            ends.append(pos)
+        sizes = [e - s for s, e in zip([0, *ends[:-1]], ends, strict=True)]
+        return [sizes[n - 1] if 0 < n <= len(sizes) else 0 for n in self.lines]
+
+
+def _read_checked(sha: str) -> dict[str, Any] | None:
+    """The record of a benchmark sha256 that loaded without a problem and whose gold masks
+    are valid (under the current rules), or None."""
+    try:
+        rec = json.loads(_checked_path(sha).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(rec, dict) or rec.get("sha256") != sha:
+        return None
+    return rec
+
+
+def _write_checked(bench: Benchmark) -> None:
+    """Remember that ``bench`` (all its instances) passed the load checks and has valid gold
+    masks. A cache that cannot be written is only slower next time."""
+    _write_index(BenchmarkIndex(bench.root, bench.manifest, bench.sha256,
+                                [i.id for i in bench.instances], [i.set for i in bench.instances],
+                                [bench.lines.get(i.id, 0) for i in bench.instances]))
+
+
+def _write_index(index: BenchmarkIndex) -> None:
+    rec = {"sha256": index.sha256, "ids": index.ids, "sets": index.sets, "lines": index.lines}
+    path = _checked_path(index.sha256)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(rec), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        return
+
+
+def checked_index(name_or_path: str | Path) -> tuple[BenchmarkIndex, str | None]:
+    """The benchmark as an index, checked once per sha256 of its instances.
+
+    When this sha256 (under the current rules) was loaded before without a problem and
+    with valid gold masks, only the manifest and the sha256 are read. Otherwise the
+    benchmark is loaded as :func:`load_benchmark` does (same problems raised); then the
+    second value is the error of an invalid gold mask (None when all are valid, and the
+    check is remembered).
+    """
+    root = resolve_benchmark_path(name_or_path)
+    path = root / INSTANCES
+    if path.is_file():
+        manifest, _ = _read_manifest(root)
+        sha = sha256_file(path)
+        rec = _read_checked(sha) if manifest is not None else None
+        if manifest is not None and rec is not None and not _hash_problems(root, manifest, sha):
+            return BenchmarkIndex(root, manifest, sha, rec["ids"], rec["sets"], rec["lines"]), None
+    # the checks of load_benchmark, streamed: one instance in memory at a time
+    manifest, problems = _read_manifest(root)
+    lines: dict[str, int] = {}
+    ids: list[str] = []
+    sets: list[str] = []
+
+    def owners() -> Iterator[tuple[str, list[Mention]]]:
+        for inst in _iter_instances(root, lines, problems):
+            ids.append(inst.id)
+            sets.append(inst.set)
+            yield f"instance {inst.id!r}: gold", inst.gold.mentions()
+
+    from muie_bench.metrics.evaluate import mask_error
+
+    stream = owners()
+    error = mask_error(stream)
+    for _ in stream:  # an invalid mask stops the mask check early: the rest is still checked
+        pass
+    sha = sha256_file(path) if path.is_file() else ""
+    if manifest is not None:
+        problems += _hash_problems(root, manifest, sha)
+    if problems or manifest is None:
+        raise ValidationProblems(problems)
+    index = BenchmarkIndex(root, manifest, sha, ids, sets, [lines[i] for i in ids])
+    if error is None:
+        _write_index(index)
+    return index, error
 
 
 # --------------------------------------------------------------------------- deep validation

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from muie_bench.errors import UserError
 from muie_bench.schema import check_relative_path
+
+if TYPE_CHECKING:  # numpy is imported where media are decoded (not at CLI start-up)
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class MediaReader:
     # ------------------------------------------------------------------ image
     def image(self, rel: str) -> np.ndarray[Any, np.dtype[np.uint8]]:
         """RGB pixels, shape (H, W, 3), uint8."""
+        import numpy as np
         from PIL import Image
 
         with Image.open(self.path(rel)) as im:
@@ -77,6 +79,8 @@ class MediaReader:
     # ------------------------------------------------------------------ audio
     def audio(self, rel: str) -> tuple[np.ndarray[Any, np.dtype[np.float32]], int]:
         """Mono float32 samples in [-1, 1] and the sample rate."""
+        import numpy as np
+
         p = self.path(rel)
         try:
             import soundfile as sf
@@ -88,6 +92,7 @@ class MediaReader:
 
     def audio_duration(self, rel: str) -> float:
         """Duration in seconds from the header (decodes only if the header lacks it)."""
+
         p = self.path(rel)
         try:
             import soundfile as sf
@@ -134,6 +139,7 @@ class MediaReader:
     def video_frames(self, rel: str) -> Iterator[np.ndarray[Any, np.dtype[np.uint8]]]:
         """Decoded RGB frames in order, each (H, W, 3) uint8."""
         import av
+        import numpy as np
 
         with av.open(str(self.path(rel))) as c:
             for frame in c.decode(video=0):
@@ -156,6 +162,7 @@ class MediaReader:
 
 def _decode_audio_av(p: Path) -> tuple[np.ndarray[Any, np.dtype[np.float32]], int]:
     import av
+    import numpy as np
 
     chunks: list[np.ndarray[Any, np.dtype[np.float32]]] = []
     with av.open(str(p)) as c:

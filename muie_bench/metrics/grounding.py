@@ -27,13 +27,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from pycocotools import mask as mask_utils
-from scipy.optimize import linear_sum_assignment
 
 from muie_bench.errors import UserError
 from muie_bench.schema import RLE, Annotation, AudioSpan, Mention, Modality, Task, VideoTrack
 
-from .rle import first_invalid, rle_areas, to_coco
+from .lsap import linear_sum_assignment
+from .rle import decode_batch, first_invalid, pair_iou
 
 FloatMatrix = NDArray[np.float64]
 
@@ -68,22 +67,83 @@ def hungarian_mean(iou: FloatMatrix) -> float:
 # --------------------------------------------------------------------------- image masks
 
 
+class MaskBank:
+    """Masks and the mask pairs whose IoU is wanted, computed together in one batch.
+
+    :meth:`request` registers a pair and returns its index; :meth:`compute` returns the
+    IoUs of every requested pair (:func:`~muie_bench.metrics.rle.pair_iou`: bit for bit
+    ``pycocotools.mask.iou``, two empty masks scoring 1), decoding each distinct mask once.
+    Scoring many instances fills one bank for a chunk of instances (numpy calls per chunk,
+    not per frame). Masks must be valid RLE of equal size within a pair.
+    """
+
+    def __init__(self) -> None:
+        self.masks: list[RLE] = []
+        self._index: dict[tuple[tuple[int, int], str], int] = {}
+        self.chars = 0  # length of the distinct masks' counts strings
+        self._a: list[int] = []
+        self._b: list[int] = []
+        self._areas: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+
+    def add(self, m: RLE) -> int:
+        """Index of mask ``m`` in the bank (equal masks share one)."""
+        key = (m.size, m.counts)
+        i = self._index.get(key)
+        if i is None:
+            i = self._index[key] = len(self.masks)
+            self.masks.append(m)
+            self.chars += len(m.counts)
+        return i
+
+    def has(self, m: RLE) -> bool:
+        return (m.size, m.counts) in self._index
+
+    def request(self, a: RLE, b: RLE) -> int:
+        """Register the pair (a, b); returns its index in :meth:`compute`'s result."""
+        self._a.append(self.add(a))
+        self._b.append(self.add(b))
+        return len(self._a) - 1
+
+    def request_indices(self, a: list[int], b: list[int]) -> range:
+        """Register the pairs ``(a[p], b[p])`` of masks already added (:meth:`add`)."""
+        start = len(self._a)
+        self._a.extend(a)
+        self._b.extend(b)
+        return range(start, len(self._a))
+
+    def __len__(self) -> int:
+        return len(self._a)
+
+    def compute(self) -> FloatMatrix:
+        """IoU of every requested pair (decodes every mask of the bank once)."""
+        batch = decode_batch(self.masks)
+        if batch is None:
+            raise ValueError("an invalid RLE reached the IoU computation (validate masks first)")
+        self._areas = batch.areas()
+        return pair_iou(batch, np.asarray(self._a, dtype=np.int64), np.asarray(self._b, dtype=np.int64))
+
+    def empty(self, masks: Sequence[RLE]) -> list[bool]:
+        """Whether each mask has no foreground pixel (after :meth:`compute`)."""
+        return [bool(self._areas[self._index[(m.size, m.counts)]] == 0) for m in masks]
+
+
+def _request_matrix(bank: MaskBank, gold: Sequence[RLE], pred: Sequence[RLE]) -> NDArray[np.int64]:
+    return np.array([[bank.request(g, k) for k in pred] for g in gold],
+                    dtype=np.int64).reshape(len(gold), len(pred))
+
+
 def mask_iou_matrix(gold: Sequence[RLE], pred: Sequence[RLE]) -> FloatMatrix:
     """IoU of every gold mask (rows) with every predicted mask (columns), on RLE.
 
-    ``|A & B| / |A | B|`` computed by ``pycocotools.mask.iou`` without decoding; two empty
-    masks score 1. All masks must have one size (checked by :func:`check_masks`).
+    ``|A & B| / |A | B|`` as ``pycocotools.mask.iou`` computes it, without decoding to
+    pixels (:class:`MaskBank`); two empty masks score 1. All masks must have one size
+    (checked by :func:`check_masks`).
     """
     if not gold or not pred:
         return np.zeros((len(gold), len(pred)))
-    g = [to_coco(m) for m in gold]
-    k = [to_coco(m) for m in pred]
-    iou = np.asarray(mask_utils.iou(g, k, [0] * len(k)), dtype=np.float64).reshape(len(g), len(k))
-    g_empty = rle_areas(gold) == 0
-    k_empty = rle_areas(pred) == 0
-    if g_empty.any() and k_empty.any():
-        iou[np.outer(g_empty, k_empty)] = 1.0
-    return iou
+    bank = MaskBank()
+    req = _request_matrix(bank, gold, pred)
+    return bank.compute()[req]
 
 
 def check_masks(
@@ -110,47 +170,59 @@ def check_masks(
 # --------------------------------------------------------------------------- video tracks
 
 
+@dataclass
+class _TrackPlan:
+    """The frame pairs of a gold x predicted track matrix, requested from a bank."""
+
+    n_g: int
+    n_k: int
+    pairs: list[tuple[int, int, list[int]]]  # (gold track, predicted track, request indices)
+    union: FloatMatrix
+
+    def matrix(self, ious: FloatMatrix) -> FloatMatrix:
+        inter = np.zeros((self.n_g, self.n_k))
+        for i, j, reqs in self.pairs:
+            inter[i, j] = math.fsum(ious[reqs].tolist())
+        out = np.ones((self.n_g, self.n_k))
+        nz = self.union > 0
+        out[nz] = inter[nz] / self.union[nz]
+        return out
+
+
+def _plan_tracks(bank: MaskBank, gold: Sequence[VideoTrack], pred: Sequence[VideoTrack]) -> _TrackPlan:
+    n_g, n_k = len(gold), len(pred)
+    pairs: list[tuple[int, int, list[int]]] = []
+    add = bank.add
+    pred_idx = [{f: add(m) for f, m in t.frames.items()} for t in pred]
+    for i, tg in enumerate(gold):
+        gold_idx = {f: add(m) for f, m in tg.frames.items()}
+        for j, fk in enumerate(pred_idx):
+            common = [f for f in gold_idx if f in fk]
+            if common:
+                reqs = bank.request_indices([gold_idx[f] for f in common], [fk[f] for f in common])
+                pairs.append((i, j, list(reqs)))
+    frames_g = [set(t.frames) for t in gold]
+    frames_k = [set(t.frames) for t in pred]
+    union = np.array(
+        [[len(a | b) for b in frames_k] for a in frames_g], dtype=np.float64
+    ).reshape(n_g, n_k)
+    return _TrackPlan(n_g, n_k, pairs, union)
+
+
 def track_iou_matrix(gold: Sequence[VideoTrack], pred: Sequence[VideoTrack]) -> FloatMatrix:
     """Track IoU of every gold track (rows) with every predicted track (columns).
 
     A pair's IoU is the mean, over the frames where either track has a mask, of the
     per-frame mask IoU; a frame present on one side only scores 0. Two tracks with no
     frames score 1. Frame indices are compared as they are (fps is not used).
-    Per-frame IoUs are computed once per frame for all pairs present in it and summed
-    exactly rounded (``math.fsum``) per pair.
+    The per-frame IoUs of all pairs are computed in one batch (:class:`MaskBank`) and
+    summed exactly rounded (``math.fsum``) per pair.
     """
-    n_g, n_k = len(gold), len(pred)
-    if n_g == 0 or n_k == 0:
-        return np.zeros((n_g, n_k))
-    parts: dict[tuple[int, int], list[float]] = {}
-    by_frame_g: dict[int, list[tuple[int, RLE]]] = {}
-    for i, t in enumerate(gold):
-        for f, m in t.frames.items():
-            by_frame_g.setdefault(f, []).append((i, m))
-    by_frame_k: dict[int, list[tuple[int, RLE]]] = {}
-    for j, t in enumerate(pred):
-        for f, m in t.frames.items():
-            by_frame_k.setdefault(f, []).append((j, m))
-    for f, gs in by_frame_g.items():
-        ks = by_frame_k.get(f)
-        if not ks:
-            continue
-        iou = mask_iou_matrix([m for _, m in gs], [m for _, m in ks]).tolist()
-        for a, (i, _) in enumerate(gs):
-            for b, (j, _) in enumerate(ks):
-                parts.setdefault((i, j), []).append(iou[a][b])
-    inter = np.zeros((n_g, n_k))
-    for (i, j), vals in parts.items():
-        inter[i, j] = math.fsum(vals)
-    frames_g = [set(t.frames) for t in gold]
-    frames_k = [set(t.frames) for t in pred]
-    union = np.array(
-        [[len(a | b) for b in frames_k] for a in frames_g], dtype=np.float64
-    ).reshape(n_g, n_k)
-    out = np.ones((n_g, n_k))
-    nz = union > 0
-    out[nz] = inter[nz] / union[nz]
-    return out
+    if not gold or not pred:
+        return np.zeros((len(gold), len(pred)))
+    bank = MaskBank()
+    plan = _plan_tracks(bank, gold, pred)
+    return plan.matrix(bank.compute())
 
 
 def check_tracks(
@@ -317,6 +389,79 @@ def _tracks(mentions: Sequence[Mention], sel: Sequence[int]) -> tuple[list[int],
     return [i for i, _ in pairs], [t for _, t in pairs]
 
 
+@dataclass
+class GroundingPlan:
+    """What :func:`plan_grounding` selected and checked in one instance; IoUs come from the
+    bank it filled, then :meth:`finish` builds the matrices."""
+
+    image: tuple[list[int], list[int], list[RLE], NDArray[np.int64]] | None = None
+    video: tuple[list[int], list[int], list[VideoTrack], _TrackPlan] | None = None
+    audio: ModalityGrounding | None = None
+
+    def finish(self, bank: MaskBank, ious: FloatMatrix) -> dict[Modality, ModalityGrounding]:
+        """The :class:`ModalityGrounding` of every modality with gold regions."""
+        out: dict[Modality, ModalityGrounding] = {}
+        if self.image is not None:
+            gi, pi, gm, req = self.image
+            out["image"] = ModalityGrounding("image", gi, pi, ious[req].reshape(req.shape),
+                                             bank.empty(gm))
+        if self.video is not None:
+            gv, pv, gt, tracks = self.video
+            out["video"] = ModalityGrounding("video", gv, pv, tracks.matrix(ious),
+                                             [not t.frames for t in gt])
+        if self.audio is not None:
+            out["audio"] = self.audio
+        return out
+
+
+def plan_grounding(
+    bank: MaskBank,
+    gold: Sequence[Mention],
+    pred: Sequence[Mention],
+    where: str,
+    pred_where: Sequence[str],
+    check_rle: bool = True,
+    gold_regions: Regions | None = None,
+    pred_regions: Regions | None = None,
+) -> GroundingPlan:
+    """Select and check the regions of one instance (see :func:`ground_instance`) and
+    request their mask IoUs from ``bank``; raises the UserErrors of :func:`ground_instance`."""
+    def trig(mod: Modality) -> bool:  # triggers are regions in mod: a gold trigger is grounded
+        if gold_regions is None:
+            return True
+        return any(mod in gold[t].grounded_modalities() for t in gold_regions.triggers)
+
+    plan = GroundingPlan()
+    gi, gm = _masks(gold, _selected(gold, gold_regions, trig("image")))
+    if gi:
+        size = _gold_size(gm, where)
+        pi, pm = _masks(pred, _selected(pred, pred_regions, trig("image")))
+        check_masks([(f"{where}: gold mask", m) for m in gm]
+                    + [(f"{pred_where[j]}.image_mask", pm[n]) for n, j in enumerate(pi)], size,
+                    check_rle)
+        for m in gm:
+            bank.add(m)
+        plan.image = (gi, pi, gm, _request_matrix(bank, gm, pm))
+    gv, gt = _tracks(gold, _selected(gold, gold_regions, trig("video")))
+    if gv:
+        size = _gold_size([m for t in gt for m in t.frames.values()], where)
+        pv, pt = _tracks(pred, _selected(pred, pred_regions, trig("video")))
+        check_tracks([(f"{where}: gold track", t) for t in gt]
+                     + [(f"{pred_where[j]}.video_track", pt[n]) for n, j in enumerate(pv)], size,
+                     check_rle)
+        tracks = _plan_tracks(bank, gt, pt) if pt else _TrackPlan(len(gt), 0, [], np.zeros((len(gt), 0)))
+        plan.video = (gv, pv, gt, tracks)
+    audio_trig = trig("audio")
+    ga = [i for i in _selected(gold, gold_regions, audio_trig) if gold[i].audio_spans is not None]
+    if ga:
+        gs = [gold[i].audio_spans or [] for i in ga]
+        pa = [j for j in _selected(pred, pred_regions, audio_trig)
+              if pred[j].audio_spans is not None]
+        ps = [pred[j].audio_spans or [] for j in pa]
+        plan.audio = ModalityGrounding("audio", ga, pa, span_iou_matrix(gs, ps), [not s for s in gs])
+    return plan
+
+
 def ground_instance(
     gold: Sequence[Mention],
     pred: Sequence[Mention],
@@ -335,42 +480,9 @@ def ground_instance(
     modality is not in that modality's mean), so predicted regions there are neither
     checked nor scored; mentions that are not regions are neither. ``check_rle=False``
     skips the RLE validation (sizes are always checked) for callers that validated every
-    mask.
+    mask. (:func:`plan_grounding` + one :class:`MaskBank` + :meth:`GroundingPlan.finish`.)
     """
-    def trig(mod: Modality) -> bool:  # triggers are regions in mod: a gold trigger is grounded
-        if gold_regions is None:
-            return True
-        return any(mod in gold[t].grounded_modalities() for t in gold_regions.triggers)
-
-    out: dict[Modality, ModalityGrounding] = {}
-    gi, gm = _masks(gold, _selected(gold, gold_regions, trig("image")))
-    if gi:
-        size = _gold_size(gm, where)
-        pi, pm = _masks(pred, _selected(pred, pred_regions, trig("image")))
-        check_masks([(f"{where}: gold mask", m) for m in gm]
-                    + [(f"{pred_where[j]}.image_mask", pm[n]) for n, j in enumerate(pi)], size,
-                    check_rle)
-        iou = mask_iou_matrix(gm, pm)
-        empty = [bool(a == 0) for a in rle_areas(gm)]
-        out["image"] = ModalityGrounding("image", gi, pi, iou, empty)
-    gv, gt = _tracks(gold, _selected(gold, gold_regions, trig("video")))
-    if gv:
-        size = _gold_size([m for t in gt for m in t.frames.values()], where)
-        pv, pt = _tracks(pred, _selected(pred, pred_regions, trig("video")))
-        check_tracks([(f"{where}: gold track", t) for t in gt]
-                     + [(f"{pred_where[j]}.video_track", pt[n]) for n, j in enumerate(pv)], size,
-                     check_rle)
-        out["video"] = ModalityGrounding(
-            "video", gv, pv, track_iou_matrix(gt, pt), [not t.frames for t in gt]
-        )
-    audio_trig = trig("audio")
-    ga = [i for i in _selected(gold, gold_regions, audio_trig) if gold[i].audio_spans is not None]
-    if ga:
-        gs = [gold[i].audio_spans or [] for i in ga]
-        pa = [j for j in _selected(pred, pred_regions, audio_trig)
-              if pred[j].audio_spans is not None]
-        ps = [pred[j].audio_spans or [] for j in pa]
-        out["audio"] = ModalityGrounding(
-            "audio", ga, pa, span_iou_matrix(gs, ps), [not s for s in gs]
-        )
-    return out
+    bank = MaskBank()
+    plan = plan_grounding(bank, gold, pred, where, pred_where, check_rle, gold_regions,
+                          pred_regions)
+    return plan.finish(bank, bank.compute())

@@ -33,10 +33,11 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from muie_bench.schema import Annotation, Mention, Task
 from muie_bench.text import normalise_text
+
+from .lsap import linear_sum_assignment
 
 Span = tuple[int, int]
 #: (span or None, normalised text) of a mention

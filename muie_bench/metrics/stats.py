@@ -109,7 +109,7 @@ def metric_resamples(cols: FloatArray, weights: FloatArray) -> FloatArray:
     present = ~np.isnan(v)
     n = weights @ present.astype(np.float64)
     terms = weights[:, present] * v[present][None, :]  # elementwise: exact IEEE products
-    tot = np.array([math.fsum(row) for row in terms.tolist()], dtype=np.float64)
+    tot = np.array([math.fsum(row.tolist()) for row in terms], dtype=np.float64)  # row by row: bounded memory
     out = np.full(len(weights), np.nan)
     ok = n > 0
     out[ok] = 100.0 * tot[ok] / n[ok]

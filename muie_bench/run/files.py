@@ -85,6 +85,56 @@ def write_score_files(folder: Path, scores: Scores, instance_scores: list[Instan
         raise _write_error(path, e) from None
 
 
+class ScoreFilesWriter:
+    """Writes ``instance_scores.jsonl`` line by line, then ``scores.json``: the files of
+    :func:`write_score_files`, byte for byte, without holding the instance scores.
+
+    The instance scores go to a temporary file renamed into place by :meth:`finish`, so
+    a scoring stopped by an error leaves the folder as it was.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"{folder}: cannot create the folder: {e.strerror or e}") from None
+        if not folder.is_dir():
+            raise UserError(f"{folder}: not a folder")
+        self.folder = folder
+        self._tmp = folder / f".{INSTANCE_SCORES}.{os.getpid()}.tmp"
+        try:
+            self._f = open(self._tmp, "w", encoding="utf-8")  # noqa: SIM115 - closed in finish/abort
+        except OSError as e:
+            raise _write_error(self._tmp, e) from None
+
+    def add(self, s: InstanceScore) -> None:
+        self.add_line(s.model_dump_json())
+
+    def add_line(self, line: str) -> None:
+        """One instance score as its JSON text (``InstanceScore.model_dump_json()``)."""
+        try:
+            self._f.write(line + "\n")
+        except OSError as e:
+            self.abort()
+            raise _write_error(self.folder / INSTANCE_SCORES, e) from None
+
+    def finish(self, scores: Scores) -> None:
+        path = self.folder / SCORES
+        try:
+            self._f.close()
+            path.write_text(scores.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            path = self.folder / INSTANCE_SCORES
+            os.replace(self._tmp, path)
+        except OSError as e:
+            self.abort()
+            raise _write_error(path, e) from None
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self._f.close()
+        self._tmp.unlink(missing_ok=True)
+
+
 def read_instance_scores(path: Path) -> list[InstanceScore]:
     """Parse an ``instance_scores.jsonl``; a bad line is a UserError ``file:line: ...``."""
     if not path.is_file():
