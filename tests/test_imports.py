@@ -1,7 +1,8 @@
 """No import cycles anywhere in the package, and each module imports alone.
 
 The import graph is read from the source (every ``import`` / ``from ... import``, also those
-inside functions), so a cycle hidden behind a lazy import is found too.
+inside functions, except those under ``if TYPE_CHECKING:``), so a cycle hidden behind a lazy
+import is found too.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ def _modules() -> dict[str, Path]:
 def _imports(path: Path, known: set[str]) -> set[str]:
     """Modules of ``known`` that ``path`` imports (a package counts as its ``__init__``)."""
     out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                   and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
+                   for stmt in block.body for n in ast.walk(stmt)}
+    for node in ast.walk(tree):
+        if id(node) in typing_only:  # annotations only: never imported at run time
+            continue
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
