@@ -6,11 +6,11 @@ import csv
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from muie_bench.analysis import (
     PER_TYPE_COLUMNS,
@@ -30,8 +30,9 @@ TINY = ROOT / "tests" / "data" / "tiny"
 
 
 def _cli(*args: str, cwd: Path) -> None:
-    subprocess.run([sys.executable, "-m", "muie_bench.cli", *args], cwd=cwd, check=True,
-                   capture_output=True, text=True, timeout=300)
+    proc = run_cli(*args, cwd=cwd)
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, args, proc.stdout, proc.stderr)
 
 
 @pytest.fixture(scope="module")

@@ -7,31 +7,12 @@ runs first, installs them when missing).
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
-import pytest
+from conftest import chromium_driver
 
 from muie_bench.leaderboard import REPORTED_LABEL, write_leaderboard
 from muie_bench.run.runner import RunOptions, run
-
-
-def _driver(profile: Path):  # type: ignore[no-untyped-def]
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium = shutil.which("chromium")
-    chromedriver = shutil.which("chromedriver")
-    if chromium is None or chromedriver is None:
-        pytest.skip("chromium / chromedriver not installed (run `make browser`)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--disable-dev-shm-usage", f"--user-data-dir={profile}"):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=chromedriver), options=opts)
 
 
 def test_html_opens_in_headless_chromium_without_console_errors(
@@ -53,7 +34,7 @@ def test_html_opens_in_headless_chromium_without_console_errors(
     assert not re.search(r"""(src|href)=["']?(https?:|//|[^"'d#])""", html)
     n_png = html.count("data:image/png;base64,")
     assert n_png == len(list(out.glob("*.png"))) > 0
-    driver = _driver(tmp_path / "profile")
+    driver = chromium_driver(tmp_path / "profile")
     try:
         driver.get(html_path.resolve().as_uri())
         assert driver.title == "muie-bench leaderboard"

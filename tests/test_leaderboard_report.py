@@ -4,22 +4,19 @@ thumbnails), full-size PNGs on request, both one file that opens cleanly in Chro
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
+import runner_support  # noqa: F401  (registers the test-only kinds)
+from conftest import chromium_driver
 
 from muie_bench.report import write_report
 from muie_bench.run.runner import RunOptions, run
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import runner_support  # noqa: F401  (registers the test-only kinds)
-from test_leaderboard_html import _driver
-
 
 def _open_cleanly(paths: list[Path], profile: Path) -> None:
     """Each page loads, every image decodes, and the console has no warning or error."""
-    driver = _driver(profile)
+    driver = chromium_driver(profile)
     try:
         for path in paths:
             driver.get(path.resolve().as_uri())

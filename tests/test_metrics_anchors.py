@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import cli_env, run_cli
 from pycocotools import mask as mask_utils
 
 from muie_bench.benchmark import Benchmark, load_benchmark
@@ -97,8 +97,7 @@ def test_score_files_round_trip_and_read_errors(tiny_dir: Path, tmp_path: Path) 
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "muie_bench.cli", *args], capture_output=True,
-                          text=True, env={"COLUMNS": "160", "PATH": "/usr/bin:/bin"}, check=False)
+    return run_cli(*args, env=cli_env(COLUMNS="160"))
 
 
 def test_cli_score_writes_files_and_prints_paper_columns(tiny_dir: Path, tmp_path: Path) -> None:

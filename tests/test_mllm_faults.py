@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import cli_env, run_cli
 from mllm_server import ChatServer, completion
 
 from muie_bench.benchmark import load_benchmark
@@ -27,9 +26,7 @@ GOOD = "(Mara Velto, PER)(Quillon Labs, ORG)"
 
 def _cli(args: list[str], env_extra: dict[str, str] | None = None,
          timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "muie_bench.cli", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=timeout, env=env)
+    return run_cli(*args, cwd=ROOT, env=cli_env(**(env_extra or {})), timeout=timeout)
 
 
 def _run_args(base_url: str, out: Path, *extra: str) -> list[str]:

@@ -17,14 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import runner_support  # noqa: F401  (registers the test-only kinds)
+from conftest import TESTS
 
 from muie_bench.errors import UserError
 from muie_bench.run.files import PREDICTIONS, RunDir
 from muie_bench.run.runner import RunOptions, run
-
-TESTS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TESTS))
-import runner_support  # noqa: E402,F401  (registers the test-only kinds)
 
 ray = pytest.importorskip("ray")
 

@@ -19,36 +19,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import runner_support  # noqa: F401  (registers the test-only kinds)
+from conftest import cli_env, one_line_error, run_cli
 
 from muie_bench.errors import UserError
 from muie_bench.replicate import replicate_benchmark
 from muie_bench.run.files import PREDICTIONS, RunDir, RunWriteError
 from muie_bench.run.runner import RunOptions, run
-
-TESTS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TESTS))
-import runner_support  # noqa: E402,F401  (registers the test-only kinds)
-
-
-def _env(**extra: str) -> dict[str, str]:
-    path = os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
-    return {**os.environ, "PYTHONPATH": path, **extra}
-
-
-def _cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300
-         ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "muie_bench.cli", *args], capture_output=True,
-                          text=True, env=env or _env(), timeout=timeout)
-
-
-def _one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
-    assert proc.returncode not in (0, 1), (proc.returncode, proc.stderr)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
-    return lines[0]
 
 
 def _run_dirs(out: Path) -> list[Path]:
@@ -68,16 +45,16 @@ def test_kill_while_creating_the_run_directory_leaves_nothing_half_made(
     out = tmp_path / "runs"
     args = ("run", "-s", "oracle", "--plugin", "run_hooks", "-b", str(tiny_dir), "--out",
             str(out), "--no-progress", "--resamples", "50")
-    killed = _cli(*args, env=_env(MUIE_TEST_KILL_AT="run.json"))
+    killed = run_cli(*args, env=cli_env(MUIE_TEST_KILL_AT="run.json"))
     assert killed.returncode == -9, killed.stderr
     # no directory without run.json is visible as a run; none is reused or counted
     assert _run_dirs(out) == []
     assert all(d.name.startswith(".new-") for d in _entries(out)), _entries(out)
-    again = _cli(*args)
+    again = run_cli(*args)
     assert again.returncode == 0, again.stderr
     assert len(_run_dirs(out)) == 1
     assert _entries(out) == _run_dirs(out), "the half-made directory was not cleaned up"
-    third = _cli(*args)
+    third = run_cli(*args)
     assert third.returncode == 0 and "(resumed)" in third.stdout
     assert len(_run_dirs(out)) == 1
 
@@ -88,7 +65,7 @@ def test_two_identical_commands_started_together(tmp_path: Path, tiny_dir: Path)
            "runner_support", "--plugin", "run_hooks", "-o", "sleep=0.05", "-b", str(tiny_dir),
            "--out", str(out), "--no-score", "--no-progress"]
     # the slow load holds both processes between "look for a run" and "create one"
-    env = _env(MUIE_TEST_SLOW_LOAD="1.0")
+    env = cli_env(MUIE_TEST_SLOW_LOAD="1.0")
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(2)]
     results = [(p.wait(timeout=300), *p.communicate()) for p in procs]
@@ -167,15 +144,15 @@ def test_disk_full_on_a_real_full_filesystem(tmp_path: Path, tiny_dir: Path) -> 
         bench = replicate_benchmark(tiny_dir, tmp_path / "bench", 140)
         args = ("run", "-s", "oracle", "-b", str(bench), "--out", str(mnt / "runs"),
                 "--no-progress", "--resamples", "50")
-        full = _cli(*args)
-        _one_line_error(full, PREDICTIONS, "No space left on device", "interrupted")
+        full = run_cli(*args)
+        one_line_error(full, PREDICTIONS, "No space left on device", "interrupted", code=None)
         rd = RunDir(_run_dirs(mnt / "runs")[0])
         assert rd.record().status == "interrupted"
         # still full: the re-run also ends in one line
-        _one_line_error(_cli(*args), "No space left on device")
+        one_line_error(run_cli(*args), "No space left on device", code=None)
         assert rd.record().status == "interrupted"
         subprocess.run(["mount", "-o", "remount,size=64m", str(mnt)], check=True, timeout=30)
-        done = _cli(*args)
+        done = run_cli(*args)
         assert done.returncode == 0, done.stderr
         assert rd.record().status == "complete"
         ids = [json.loads(x)["id"] for x in rd.predictions_path.read_text().splitlines()]
@@ -215,27 +192,28 @@ def test_unserialisable_prediction_is_a_failed_instance(tmp_path: Path, tiny_dir
 def test_bad_run_options_are_one_line(tmp_path: Path, tiny_dir: Path, flag: str, value: str,
                                       needle: str) -> None:
     out = tmp_path / "runs"
-    proc = _cli("run", "-s", "oracle", "-b", str(tiny_dir), "--out", str(out), flag, value)
-    _one_line_error(proc, needle)
+    proc = run_cli("run", "-s", "oracle", "-b", str(tiny_dir), "--out", str(out), flag, value)
+    one_line_error(proc, needle, code=None)
     assert not out.exists()  # refused before anything was created
 
 
 def test_run_out_not_a_folder_is_one_line(tmp_path: Path, tiny_dir: Path) -> None:
     f = tmp_path / "file"
     f.write_text("x")
-    _one_line_error(_cli("run", "-s", "oracle", "-b", str(tiny_dir), "--out", str(f)), str(f))
+    one_line_error(run_cli("run", "-s", "oracle", "-b", str(tiny_dir), "--out", str(f)), str(f),
+                   code=None)
     assert f.read_text() == "x"
-    _one_line_error(_cli("run", "-s", "oracle", "-b", str(tiny_dir), "--out", "/proc/x"),
-                    "/proc/x")
+    one_line_error(run_cli("run", "-s", "oracle", "-b", str(tiny_dir), "--out", "/proc/x"),
+                   "/proc/x", code=None)
 
 
 def test_score_seed_and_out_checked(tmp_path: Path, tiny_dir: Path) -> None:
     res = run(RunOptions(system="oracle", benchmark=tiny_dir, out=tmp_path / "runs", score=False))
-    _one_line_error(_cli("score", str(res.run_dir), "--seed", "-1"), "--seed")
+    one_line_error(run_cli("score", str(res.run_dir), "--seed", "-1"), "--seed", code=None)
     f = tmp_path / "file"
     f.write_text("x")
-    _one_line_error(_cli("score", str(res.run_dir / PREDICTIONS), "-b", str(tiny_dir), "--out",
-                         str(f)), str(f))
+    one_line_error(run_cli("score", str(res.run_dir / PREDICTIONS), "-b", str(tiny_dir), "--out",
+                           str(f)), str(f), code=None)
 
 
 def test_instance_of_a_set_not_in_the_manifest_is_refused_before_predicting(
@@ -252,8 +230,8 @@ def test_instance_of_a_set_not_in_the_manifest_is_refused_before_predicting(
     manifest["files"]["instances.jsonl"] = sha256_file(path)
     (tiny_copy / "manifest.json").write_text(json.dumps(manifest))
     out = tmp_path / "runs"
-    proc = _cli("run", "-s", "oracle", "-b", str(tiny_copy), "--out", str(out))
-    _one_line_error(proc, "instances.jsonl:4: set: 'zz-ner'")
+    proc = run_cli("run", "-s", "oracle", "-b", str(tiny_copy), "--out", str(out))
+    one_line_error(proc, "instances.jsonl:4: set: 'zz-ner'", code=None)
     assert _run_dirs(out) == []  # nothing predicted, no run left `running`
 
 
@@ -267,17 +245,17 @@ def test_invalid_utf8_in_run_files_is_one_line(tmp_path: Path, tiny_dir: Path) -
     lines[1] = lines[1].replace(b'"id"', b'"\xff\xfeid"')
     rd.predictions_path.write_bytes(b"".join(lines))
     base = ("-b", str(tiny_dir), "--out", str(out), "--sets", "ti-ner,a-re", "--resamples", "50")
-    _one_line_error(_cli("run", "-s", "oracle", "--retry-failed", *base),
-                    f"{PREDICTIONS}:2: (encoding): invalid UTF-8")
-    _one_line_error(_cli("score", str(rd.path)), f"{PREDICTIONS}:2: (encoding): invalid UTF-8")
-    _one_line_error(_cli("score", str(rd.predictions_path), "-b", str(tiny_dir)),
-                    f"{PREDICTIONS}:2: (encoding): invalid UTF-8")
+    one_line_error(run_cli("run", "-s", "oracle", "--retry-failed", *base),
+                   f"{PREDICTIONS}:2: (encoding): invalid UTF-8", code=None)
+    one_line_error(run_cli("score", str(rd.path)), f"{PREDICTIONS}:2: (encoding): invalid UTF-8", code=None)
+    one_line_error(run_cli("score", str(rd.predictions_path), "-b", str(tiny_dir)),
+                   f"{PREDICTIONS}:2: (encoding): invalid UTF-8", code=None)
     rd.predictions_path.write_bytes(good)
     text = rd.run_json.read_bytes()
     rd.run_json.write_bytes(text.replace(b'"status"', b'"st\xc3atus"', 1))
     n = text[: text.index(b'"status"')].count(b"\n") + 1
-    _one_line_error(_cli("score", str(rd.path)), f"run.json:{n}: (encoding): invalid UTF-8")
-    _one_line_error(_cli("compare", str(rd.path), str(rd.path)), f"run.json:{n}: (encoding)")
+    one_line_error(run_cli("score", str(rd.path)), f"run.json:{n}: (encoding): invalid UTF-8", code=None)
+    one_line_error(run_cli("compare", str(rd.path), str(rd.path)), f"run.json:{n}: (encoding)", code=None)
     with pytest.raises(UserError, match=rf"run\.json:{n}: \(encoding\)"):
         run(RunOptions(system="oracle", benchmark=tiny_dir, out=out, sets=["ti-ner", "a-re"],
                        n_resamples=50, retry_failed=True))

@@ -9,16 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import runner_support  # noqa: F401  (registers the test-only kinds)
+from conftest import TESTS
 
 from muie_bench.errors import UserError
 from muie_bench.run.files import RunDir
 from muie_bench.run.merge import merge_runs
 from muie_bench.run.runner import RunOptions, run, score_run
 from muie_bench.run.spec import SelectionSpec, Shard, shard_index
-
-TESTS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TESTS))
-import runner_support  # noqa: E402,F401  (registers the test-only kinds)
 
 
 def _env() -> dict[str, str]:

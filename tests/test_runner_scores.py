@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from muie_bench.compare import compare_runs
 from muie_bench.errors import UserError
@@ -101,9 +102,7 @@ def test_compare_refuses_runs_on_different_benchmarks(
 
 
 def test_cli_run_all_leaderboard_compare(tmp_path: Path, tiny_dir: Path) -> None:
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "muie_bench.cli", *args],
-                              capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    cli = run_cli
 
     runs, lb = tmp_path / "runs", tmp_path / "lb"
     proc = cli("run-all", "oracle", "empty", "-b", str(tiny_dir), "--out", str(runs),
