@@ -349,3 +349,24 @@ def test_a_words_phones_do_not_depend_on_the_words_added_before() -> None:
     used._ensure_words([w[:i] for w in words for i in range(3, len(w) - 2)]
                        + [w[i:] for w in words for i in range(3, len(w) - 2)])
     assert {w: used._compound_phones(w) for w in words} == before
+
+
+def test_alignment_does_not_depend_on_the_utterances_aligned_before(mini_dir: Path) -> None:
+    """The same audio and text align to the same word times, first or after other utterances
+    (the feature front end's estimates used to carry over: ia-re-0000's 'liora' started at
+    3.15 s alone and at 3.16 s after ta-ner-0000)."""
+    from muie_bench.benchmark import load_benchmark
+    from muie_bench.systems.pipeline.align import SphinxAligner
+
+    bench = load_benchmark(mini_dir)
+    target = bench.get("ia-re-0000")
+    samples, rate = bench.media.audio(target.audio)
+    text = "Noor Thorncroft celebrated the anniversary winter part early Liora Wexley"
+    fresh = SphinxAligner().align(samples, rate, text)
+    spoken = [i for i in bench if i.audio is not None and i.text]
+    for n in (1, 5):
+        used = SphinxAligner()
+        for inst in spoken[:n]:
+            s, r = bench.media.audio(inst.audio)
+            used.align(s, r, inst.text or "")
+        assert used.align(samples, rate, text) == fresh, n

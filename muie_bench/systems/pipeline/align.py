@@ -127,6 +127,10 @@ class SphinxAligner:
         pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
         d = self.load()
         try:
+            # a fresh feature front end per utterance: its noise and level estimates otherwise
+            # carry over, so word times depended on the instances aligned before (cmn="batch"
+            # alone does not reset them)
+            d.reinit_feat()
             d.set_align_text(" ".join(words))
             d.start_utt()
             d.process_raw(pcm, full_utt=True)
