@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from muie_bench.benchmark import Benchmark
 
 #: bump when parse.py changes what it extracts from the same text
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"
 
 
 class MllmSettings(SystemSettings):
