@@ -420,6 +420,30 @@ def _predict(system: System, inst: Instance, bench: Benchmark, timeout: float | 
     return pred
 
 
+def _predict_batch(system: System[Any], batch: list[Instance], bench: Benchmark, timeout: float | None
+                   ) -> list[Prediction]:
+    """``system.predict_batch`` on ``batch`` (``timeout`` per instance, so the batch's limit
+    is ``len(batch) * timeout``); when the batch call fails or returns a wrong list, each
+    instance is predicted alone, so an error stays with the instance that causes it."""
+    t0 = time.perf_counter()
+    try:
+        preds = (
+            system.predict_batch(batch, bench) if timeout is None
+            else _call_with_timeout(lambda: system.predict_batch(batch, bench),  # type: ignore[arg-type,return-value]
+                                    timeout * len(batch))
+        )
+        if not isinstance(preds, list) or [getattr(p, "id", None) for p in preds] != [
+                i.id for i in batch] or not all(isinstance(p, Prediction) for p in preds):
+            raise ValueError("predict_batch did not return one prediction per instance, in order")
+    except Exception:
+        return [_predict(system, inst, bench, timeout) for inst in batch]
+    share = round((time.perf_counter() - t0) / len(batch), 6)
+    for p in preds:
+        if not p.seconds:
+            p.seconds = share
+    return preds
+
+
 class PredictTimeout(Exception):
     pass
 
@@ -460,8 +484,12 @@ def _execute(
     except Exception as e:
         raise SetupFailed(f"system setup failed: {type(e).__name__}: {e}") from e
     if workers == 1:
-        for inst in todo:
-            yield _predict(system, inst, bench, timeout)
+        size = max(1, int(getattr(system, "batch_size", 1)))
+        for i in range(0, len(todo), size):  # a batch's lines are written once it is done
+            if size == 1:
+                yield _predict(system, todo[i], bench, timeout)
+            else:
+                yield from _predict_batch(system, todo[i : i + size], bench, timeout)
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="predict") as pool:
         yield from _bounded(

@@ -78,7 +78,7 @@ class Prompt:
         ``tokens``); without one: the system line, a blank line and the user text."""
         if self.conversation is None:
             return f"{self.system}\n\n{self.user}"
-        order = [m for m in ("image", "video", "audio") if m in dict(self.media)]
+        order: list[str] = [m for m in ("image", "video", "audio") if m in dict(self.media)]
         return self.conversation.render(self.system, self.user, order, tokens)
 
 
