@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -43,7 +44,7 @@ class Conversation:
     sep: str = " "
     media_tokens: tuple[tuple[str, str], ...] = ()
 
-    def render(self, system: str, prompt: str, media: list[str],
+    def render(self, system: str, prompt: str, media: Sequence[str],
                tokens: dict[str, str] | None = None) -> str:
         """The whole turn; ``tokens`` replaces the template's media tokens (a model's own)."""
         own = dict(self.media_tokens)
