@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # one extras set for every target, so `make run` and `make test` share a single install
-EXTRAS := api,datagen,dev,offline
+EXTRAS := analysis,api,datagen,dev,hf,offline
 
 .PHONY: setup setup-test run test lint bench data clean-venv browser
 

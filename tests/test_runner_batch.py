@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from muie_bench.benchmark import Benchmark
-from muie_bench.run_dir import PREDICTIONS
-from muie_bench.runner import RunOptions, run
-from muie_bench.schema import Instance, Prediction
+from muie_bench.run.files import PREDICTIONS
+from muie_bench.run.runner import RunOptions, run
+from muie_bench.schema import Instance, Prediction, RunCounts
 from muie_bench.systems.base import System, SystemSettings
 from muie_bench.systems.registry import register
 
@@ -65,7 +65,7 @@ def test_batches_of_the_system_size_and_one_line_each(tmp_path: Path, tiny_dir: 
     assert [len(c) for c in CALLS] == [3, 3, 3, 3, 2]
     ids = [x["id"] for x in _lines(res.run_dir)]
     assert ids == [i for c in CALLS for i in c] and len(set(ids)) == 14
-    assert res.record.counts == {"total": 14, "done": 14, "failed": 0, "missing": 0}
+    assert res.record.counts == RunCounts(total=14, done=14, failed=0, missing=0)
     assert all(x["seconds"] > 0 for x in _lines(res.run_dir))
 
 
@@ -97,4 +97,4 @@ def test_failing_batch_falls_back_to_one_instance_at_a_time(tmp_path: Path, tiny
     bad = {i for i, x in lines.items() if x.get("error")}
     assert bad == {"ti-ner-1", "ta-ner-1"}
     assert all("cannot do" in lines[i]["error"] for i in bad)
-    assert res.record.counts["failed"] == 2
+    assert res.record.counts.failed == 2
