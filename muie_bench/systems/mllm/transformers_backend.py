@@ -112,7 +112,7 @@ PRESETS: list[tuple[str, str, str, dict[str, Any]]] = [
 
 def _first_line(e: BaseException) -> str:
     text = " ".join(str(e).split())
-    return (text[:200] + "…") if len(text) > 200 else text
+    return (text[:120] + "…") if len(text) > 120 else text
 
 
 @register_backend("transformers", TransformersSettings)
@@ -160,8 +160,10 @@ class TransformersBackend:
             try:
                 config = transformers.AutoConfig.from_pretrained(src, **kw)
             except (OSError, ValueError) as e:
+                hint = "" if Path(src).is_dir() else (
+                    f"; download it first (hf download {src}) or give -o model=LOCAL_DIR")
                 raise UserError(f"model={self.settings.model!r}: cannot load the checkpoint: "
-                                f"{_first_line(e)}") from None
+                                f"{_first_line(e)}{hint}") from None
             self.model_type = str(getattr(config, "model_type", ""))
             arch = ARCHITECTURES.get(self.model_type)
             cls = getattr(transformers, arch.cls, None) if arch else None
