@@ -39,7 +39,7 @@ test: setup-test browser lint
 
 lint: setup-test
 	$(BIN)/ruff check muie_bench tests benchmarks
-	$(BIN)/mypy muie_bench/schema.py muie_bench/benchmark.py muie_bench/metrics
+	$(BIN)/mypy muie_bench
 
 # speed of the harness: scoring 3,000 instances with ~3 masks each (targets in README)
 bench: setup-test
