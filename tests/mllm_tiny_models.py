@@ -133,4 +133,32 @@ def build_qwen2_audio(out: Path) -> Path:
     return _save(Qwen2AudioForConditionalGeneration(cfg), proc, out)
 
 
-BUILDERS = {"llava": build_llava, "video-llava": build_video_llava, "qwen2-audio": build_qwen2_audio}
+def build_instructblip(out: Path) -> Path:
+    """InstructBLIP: ViT + Q-Former (4 query tokens, its own tokenizer) + Llama; the processor
+    puts the query tokens in the text itself."""
+    import torch
+    from transformers import (
+        BlipImageProcessor,
+        InstructBlipConfig,
+        InstructBlipForConditionalGeneration,
+        InstructBlipProcessor,
+        InstructBlipQFormerConfig,
+        InstructBlipVisionConfig,
+    )
+
+    tok, qtok = tokenizer(), tokenizer()
+    proc = InstructBlipProcessor(image_processor=BlipImageProcessor(size={"height": SIDE, "width": SIDE}),
+                                 tokenizer=tok, qformer_tokenizer=qtok, num_query_tokens=4)
+    vc = InstructBlipVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                  num_attention_heads=2, image_size=SIDE, patch_size=14)
+    qc = InstructBlipQFormerConfig(vocab_size=len(qtok), hidden_size=16, num_hidden_layers=1,
+                                   num_attention_heads=2, intermediate_size=32, encoder_hidden_size=16,
+                                   pad_token_id=qtok.pad_token_id, max_position_embeddings=4096)
+    cfg = InstructBlipConfig(vision_config=vc, qformer_config=qc, text_config=_text_config("llama", tok),
+                             num_query_tokens=4, image_token_index=tok.convert_tokens_to_ids("<image>"))
+    torch.manual_seed(0)
+    return _save(InstructBlipForConditionalGeneration(cfg), proc, out)
+
+
+BUILDERS = {"llava": build_llava, "video-llava": build_video_llava, "qwen2-audio": build_qwen2_audio,
+            "instructblip": build_instructblip}

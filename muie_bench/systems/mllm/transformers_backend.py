@@ -52,7 +52,8 @@ class Architecture:
 
     ``video``: ``native`` (a ``videos=`` input), ``images`` (frames as images) or None.
     ``inline_tokens``: the text carries one media token per input (False: the processor adds
-    the query tokens itself, as InstructBLIP's does).
+    the query tokens itself, as InstructBLIP's does). ``needs_image``: the model cannot
+    generate without an image (an instance without one fails with a BackendError).
     """
 
     cls: str
@@ -60,6 +61,7 @@ class Architecture:
     video: Literal["native", "images"] | None = "images"
     audio: bool = False
     inline_tokens: bool = True
+    needs_image: bool = False
 
 
 #: model_type -> architecture; the class is looked up in ``transformers`` when loading
@@ -67,7 +69,7 @@ ARCHITECTURES: dict[str, Architecture] = {
     "llava": Architecture("LlavaForConditionalGeneration"),
     "llava_next": Architecture("LlavaNextForConditionalGeneration"),
     "instructblip": Architecture("InstructBlipForConditionalGeneration", inline_tokens=False,
-                                 video=None),
+                                 video=None, needs_image=True),
     "video_llava": Architecture("VideoLlavaForConditionalGeneration", video="native"),
     "llava_next_video": Architecture("LlavaNextVideoForConditionalGeneration", video="native"),
     "qwen2_audio": Architecture("Qwen2AudioForConditionalGeneration", image=False, video=None,
@@ -291,6 +293,13 @@ class TransformersBackend:
                        benchmark: Benchmark) -> list[Generation | BackendError]:
         """One generate call for all ``prompts``; redone one by one when the batch fails."""
         self.setup()
+        assert self.arch is not None
+        if self.arch.needs_image and any(not _has_image(p) for p in prompts):
+            ok = [i for i, p in enumerate(prompts) if _has_image(p)]
+            done = iter(self.generate_batch([prompts[i] for i in ok], [instances[i] for i in ok],
+                                            benchmark) if ok else [])
+            return [next(done) if _has_image(p) else BackendError(
+                f"{self.model_type} needs an image and this instance has none") for p in prompts]
         with self._lock:
             try:
                 return list(self._generate(prompts, benchmark))
@@ -343,6 +352,10 @@ class TransformersBackend:
                 info["omitted"] = om
             gens.append(Generation(text, info=info))
         return gens
+
+
+def _has_image(prompt: Prompt) -> bool:
+    return any(m == "image" for m, _ in prompt.media)
 
 
 def _frames(benchmark: Benchmark, rel: str, n: int) -> Any:
