@@ -449,3 +449,14 @@ def test_concept_grounds_the_mention_through_the_grounder(tiny_dir: Path) -> Non
     assert recs[0]["module"] == "<concept>" and recs[0]["found"] is True
     assert res.annotation.entities[0].image_mask == mask
     assert res.annotation.entities[1].image_mask is None
+
+
+def test_generator_writes_the_committed_sets_with_their_names() -> None:
+    pytest.importorskip("numpy")
+    from muie_bench.datagen.build import manifest_dict
+
+    committed = json.loads(MINI.read_text())
+    gen = committed["generator"]
+    sets = [s["id"] for s in committed["sets"]]
+    rebuilt = manifest_dict(gen["size"], gen["seed"], gen["per_set"], sets, {}, {})
+    assert json.dumps(rebuilt["sets"], indent=1) == json.dumps(committed["sets"], indent=1)
