@@ -10,16 +10,23 @@ An output has two parts, in any order:
   </Module>`` followed by one or more ``<Instruction>prefix: target</Instruction>``. The
   tags are stripped from the text before the tuples are read.
 
-Tolerated noise: prose around the tuples, code fences, quotes around fields, markdown
-``**bold**``, ``key: value`` field prefixes, ``[...]`` around argument lists, ``;``/``|``
-separators, trailing commas, label case and ``_``/``-``/space differences, reversed
-``(label, entity)`` order, a truncated last tuple (dropped). Labels outside the set's
-inventory drop the tuple (noted, not an error). An output with no tuple, no JSON and no
+* **``<concept>``** after a mention (Reamo's ACL version): grounding of that mention in
+  every medium of the set.
+
+Tolerated noise: prose around the tuples, step-by-step reasoning before an answer marker,
+``<think>`` blocks, special tokens (``UIE``, ``</s>``, ``<image>``, ...), code fences, quotes
+around fields, markdown ``**bold**``, ``key: value`` field prefixes, key-value event tuples
+``(Type: X, Trigger: Y, Role: argument)`` with any role name, ``[...]`` around argument lists,
+``;``/``|`` separators, trailing commas, reversed ``(label, entity)`` order, a truncated last
+tuple (dropped). Labels are mapped to the inventory by :class:`LabelMap` (raw label, natural
+name, close variant); a label that maps to nothing drops the tuple (not an error). Whatever
+is dropped, stripped or mapped is noted in ``notes``. An output with no tuple, no JSON and no
 "nothing found" answer is a parse failure: the annotation is empty and ``error`` says why.
 
-Mentions are anchored to the instance text: the first unused exact occurrence, else the
-first case-insensitive one (the mention text is then the text's own spelling). For RE and
-EE, a surface form names one entity mention shared by every tuple that uses it.
+Mentions are anchored to the instance text: whole-word occurrences first (exact case, then
+any case), then occurrences inside a word (noted); within a kind, the first unused one (the
+mention text is the text's own spelling). For RE and EE, a surface form names one entity
+mention shared by every tuple that uses it.
 """
 
 from __future__ import annotations
