@@ -140,3 +140,27 @@ def test_prompt_command_takes_o_template(tiny_dir: Path) -> None:
     assert bad.returncode != 0 and "only -o template=VERSION" in bad.stderr
     missing = _cli("ti-ner-0", "-b", str(tiny_dir), "-o", "template=nope")
     assert missing.returncode != 0 and "no such prompt template" in missing.stderr
+
+
+def test_paper_style_answer_through_the_reamo_system(mini: Benchmark, tmp_path: Path) -> None:
+    """A recorded answer in the authors' format, replayed: names mapped, <concept> invoked,
+    special tokens and reasoning noted in the trace."""
+    raw = ("UIE Let's think step by step. The text says Anselm Quill traveled.\nAnswer: (Type: "
+           "transport, Trigger: traveled, Artifact: Anselm Quill <concept>, Origin: Port Averly, "
+           "Destination: Tamsin Bay <concept>)</s>")
+    replay = tmp_path / "r.jsonl"
+    replay.write_text(json.dumps({"id": "ti-ee-0000", "raw": raw}) + "\n")
+    system = build_system("reamo-replay", {"replay_path": str(replay), "template": AUTHORS,
+                                           "grounder": "none"})
+    inst = mini.get("ti-ee-0000")
+    pred = system.predict(inst, mini)
+    assert pred.error is None and pred.parse_error is None
+    ev = pred.output.events[0]
+    assert ev.type == "Movement:Transport" and ev.trigger.span == (13, 21)
+    assert [(a.role, pred.output.entity(a.mention).text) for a in ev.arguments] == [
+        ("Artifact", "Anselm Quill"), ("Origin", "Port Averly"), ("Destination", "Tamsin Bay")]
+    notes = pred.trace["parse_notes"]
+    assert "event type 'transport' -> 'Movement:Transport' (name)" in notes
+    assert any("UIE" in n for n in notes) and any("reasoning" in n for n in notes)
+    assert [(r["module"], r["modality"], r["target"]) for r in pred.trace["invocations"]] == [
+        ("<concept>", "image", "Anselm Quill"), ("<concept>", "image", "Tamsin Bay")]
