@@ -554,16 +554,30 @@ def prompt(
         str, typer.Option("--benchmark", "-b", help="known benchmark name or directory")
     ] = "muie-synth-mini",
     template: Annotated[str, typer.Option(help="prompt template version")] = "reamo-v1",
+    override: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--override", "-o", help="template=VERSION (as with run -o template=...)"),
+    ] = None,
 ) -> None:
-    """Print the prompt the MLLM systems send for each instance (system line, text, media)."""
+    """Print the prompt the MLLM systems send for each instance (system line, text, media),
+    and the whole turn when the template has a conversation format (in-process backends)."""
     from muie_bench.systems.prompts import prompts_for
+    from muie_bench.systems.registry import parse_overrides
 
+    opts = parse_overrides(override or [])
+    unknown = sorted(set(opts) - {"template"})
+    if unknown:
+        raise UserError(f"-o {unknown[0]}: the prompt command takes only -o template=VERSION")
+    template = str(opts.get("template", template))
     for iid, p in zip(ids, prompts_for(benchmark, ids, template), strict=True):
         console.rule(f"{iid} ({p.template}, sha256 {p.sha256()[:12]})")
         console.print(f"[system] {p.system}", markup=False, highlight=False, soft_wrap=True)
         console.print(p.user, markup=False, highlight=False, soft_wrap=True)
         for modality, rel in p.media:
             console.print(f"[{modality}] {rel}", markup=False, highlight=False, soft_wrap=True)
+        if p.conversation is not None:
+            console.print(f"[{p.conversation.name}]", markup=False, highlight=False)
+            console.print(p.as_text(), markup=False, highlight=False, soft_wrap=True)
 
 
 # ============================================================== metrics

@@ -365,6 +365,12 @@ class SetSpec(_Model):
     event_types: dict[str, list[str]] = Field(
         default_factory=dict, description="event type -> its argument roles"
     )
+    label_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="natural name of a label of this set (entity type, relation type, event type "
+        "or role), e.g. '/per/per/peer' -> 'peer': what prompts list and answers may use; a "
+        "label without one is written as itself",
+    )
     count: int = Field(ge=0, description="number of instances in the set")
     grounding: Literal["mask", "box", "none"] | None = Field(
         default=None,
@@ -372,6 +378,26 @@ class SetSpec(_Model):
         "masks from a source with boxes only: IoU is box-level), 'none' (the source has no "
         "spatial grounding); absent: masks",
     )
+
+    def labels(self) -> list[str]:
+        """Every label of the set: entity types, relation types, event types and their roles."""
+        roles = [r for rs in self.event_types.values() for r in rs]
+        return list(dict.fromkeys([*self.entity_types, *self.relation_types,
+                                   *self.event_types, *roles]))
+
+    def label_name(self, label: str) -> str:
+        """The natural name of ``label`` (itself when it has none)."""
+        return self.label_names.get(label, label)
+
+    @model_validator(mode="after")
+    def _names_name_labels(self) -> SetSpec:
+        known = set(self.labels())
+        for label, name in self.label_names.items():
+            if label not in known:
+                raise ValueError(f"label_names: {label!r} is not a label of set {self.id!r}")
+            if not name.strip():
+                raise ValueError(f"label_names: the name of {label!r} is empty")
+        return self
 
 
 class Asset(_Model):

@@ -70,6 +70,18 @@ def _set(path: list[Any], value: Any) -> Mutator:
     return m
 
 
+def _set_manifest(path: list[Any], value: Any) -> Mutator:
+    """Mutator that sets manifest...path = value."""
+
+    def m(root: Path, insts: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
+        obj: Any = manifest
+        for key in path[:-1]:
+            obj = obj[key]
+        obj[path[-1]] = value
+
+    return m
+
+
 def _symlink_outside(root: Path, insts: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
     outside = root.parent / "outside.png"
     (root / "media" / "ti-ner-0.png").rename(outside)
@@ -102,6 +114,7 @@ def _media_hash(root: Path, insts: list[dict[str, Any]], manifest: dict[str, Any
 
 def _label_removed(root: Path, insts: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
     manifest["sets"][0]["entity_types"] = ["PER", "LOC"]  # ORG is used by ti-ner
+    manifest["sets"][0]["label_names"] = {"PER": "person", "LOC": "location"}
 
 
 CASES: dict[str, tuple[Mutator, str, str]] = {
@@ -139,6 +152,8 @@ CASES: dict[str, tuple[Mutator, str, str]] = {
     "manifest_count": (_count, "count", "found 2"),
     "media_sha256": (_media_hash, "files.media/i-ee-0.png", "sha256"),
     "label_not_in_inventory": (_label_removed, "type", "unknown label 'ORG'"),
+    "label_name_of_no_label": (_set_manifest(["sets", 0, "label_names", "PERSON"], "person"),
+                               "sets[0]", "label_names: 'PERSON' is not a label of set 'ti-ner'"),
     "missing_required_field": (_set(["a-re-1", "task"], None), "task", "Input should be"),
 }
 

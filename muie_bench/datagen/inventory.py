@@ -42,6 +42,32 @@ M2E2_EVENTS = {
     "Conflict:Demonstrate": ["Entity", "Place"],
 }
 
+#: natural names of the labels (what the authors' prompts list; answers may use them)
+NAMES: dict[str, str] = {
+    **{c: c for c in PASCAL_CLASSES + VRD_OBJECTS + VRD_PREDICATES},
+    **{v: v for v in IMSITU_VERBS}, **{r: r for rs in IMSITU_VERBS.values() for r in rs},
+    **{v: v for v in VIDSITU_VERBS}, "Arg0": "agent", "Arg1": "patient",
+    "PER": "person", "ORG": "organization", "GPE": "geopolitical entity", "LOC": "location",
+    "FAC": "facility", "MISC": "miscellaneous",
+    "PERSON": "person", "ORGANIZATION": "organization", "CITY": "city", "TITLE": "title",
+    **{r: r.split(":", 1)[1] for r in TACRED_RELATIONS},
+    **{r: r.rsplit("/", 1)[1] for r in MNRE_RELATIONS},
+    "Contact:Meet": "meet", "Movement:Transport": "transport", "Conflict:Demonstrate": "demonstrate",
+    "Entity": "entity", "Place": "place", "Artifact": "artifact", "Destination": "destination",
+    "Origin": "origin",
+}
+
+
+def label_names(inventory: dict[str, object]) -> dict[str, str]:
+    """``label -> natural name`` for every label of one set's inventory (manifest order)."""
+    labels: list[str] = []
+    for key in ("entity_types", "relation_types"):
+        labels += list(inventory.get(key, []))  # type: ignore[call-overload]
+    events: dict[str, list[str]] = inventory.get("event_types", {})  # type: ignore[assignment]
+    labels += [*events, *(r for rs in events.values() for r in rs)]
+    return {x: NAMES[x] for x in dict.fromkeys(labels)}
+
+
 INVENTORY: dict[str, dict[str, object]] = {
     "i-ner": {"entity_types": PASCAL_CLASSES},
     "i-re": {"entity_types": VRD_OBJECTS, "relation_types": VRD_PREDICATES},
@@ -77,3 +103,6 @@ DESCRIPTIONS: dict[str, str] = {
     "tia-ner": "tweet, image and speech of the tweet (hashtag entities are text-only)",
     "va-ee": "clip plus a spoken narration; arguments have mask tracks and time spans",
 }
+
+for _inv in INVENTORY.values():
+    _inv["label_names"] = label_names(_inv)

@@ -128,10 +128,41 @@ def execute(system: System[Any], bench: Benchmark, todo: list[Instance], workers
 
 def execute_serial(system: System[Any], bench: Benchmark, todo: list[Instance], timeout: float | None
                    ) -> Iterator[Predicted]:
-    """In the calling thread, in order."""
+    """In the calling thread, in order; ``system.batch_size`` instances at a time (a batch's
+    lines are written once the whole batch is done, so a resume redoes an interrupted batch)."""
     _setup(system, bench)
-    for inst in todo:
-        yield predict_one(system, inst, bench, timeout)
+    size = max(1, int(getattr(system, "batch_size", 1)))
+    for i in range(0, len(todo), size):
+        if size == 1:
+            yield predict_one(system, todo[i], bench, timeout)
+        else:
+            yield from predict_batch(system, todo[i : i + size], bench, timeout)
+
+
+def predict_batch(system: System[Any], batch: list[Instance], bench: Benchmark,
+                  timeout: float | None) -> list[Predicted]:
+    """``system.predict_batch`` on ``batch`` (``timeout`` per instance: the batch's limit is
+    ``len(batch) * timeout``); when the batch call fails or does not return one prediction per
+    instance in order, each instance is predicted alone, so an error stays with the instance
+    that causes it."""
+    t0 = time.perf_counter()
+    try:
+        preds = (
+            system.predict_batch(batch, bench) if timeout is None
+            else _call_with_timeout(lambda: system.predict_batch(batch, bench),  # type: ignore[arg-type,return-value]
+                                    timeout * len(batch))
+        )
+        if (not isinstance(preds, list) or not all(isinstance(p, Prediction) for p in preds)
+                or [p.id for p in preds] != [i.id for i in batch]):
+            raise ValueError("predict_batch did not return one prediction per instance, in order")
+        share = round((time.perf_counter() - t0) / len(batch), 6)
+        for p in preds:
+            if not p.seconds:
+                p.seconds = share
+        # an unwritable prediction (e.g. a lone surrogate) raises here: redo one at a time
+        return [Predicted(p.id, p.model_dump_json(), p) for p in preds]
+    except Exception:
+        return [predict_one(system, inst, bench, timeout) for inst in batch]
 
 
 def execute_threads(system: System[Any], bench: Benchmark, todo: list[Instance], workers: int,

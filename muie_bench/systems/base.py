@@ -121,6 +121,14 @@ class System(ABC, Generic[S]):
     def predict(self, instance: Instance, benchmark: Benchmark) -> Prediction:
         """Predict one instance; media are read through ``benchmark.media``."""
 
+    #: instances the serial runner hands to :meth:`predict_batch` at once (1: one at a time)
+    batch_size: int = 1
+
+    def predict_batch(self, instances: list[Instance], benchmark: Benchmark) -> list[Prediction]:
+        """Predict several instances at once (one prediction each, in order). The default
+        calls :meth:`predict` for each; an in-process model overrides it to batch its calls."""
+        return [self.predict(i, benchmark) for i in instances]
+
     def components(self) -> dict[str, str]:
         """Versions of the components the outputs depend on (models, packages, prompts)."""
         return {}

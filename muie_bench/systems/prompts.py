@@ -6,12 +6,22 @@ so changing a template changes the run's fingerprint. A prompt is the template's
 line plus one user message: the task instruction (label inventory from the benchmark
 manifest), the grounding request when the instance has media, the text block when the
 instance has text, and the list of attached media (sent by the backend).
+
+Two layouts exist. ``reamo-v1`` (no ``inputs`` key): instruction with the labels inline, the
+meta-response grounding request, ``Text: ...``, ``The image is attached.``. Templates with an
+``inputs`` key (``reamo-authors-v1``): instruction, the ``candidates`` line on its own, the
+grounding request, then one line per input (``Input Text: ...``, ``Input Image:``).
+``label_style: "names"`` lists the labels under their natural names (the manifest's
+``label_names``). A ``conversation`` (vicuna_v1 style) says how an in-process backend wraps
+the turn into one string (:meth:`Prompt.as_text`); the chat backend sends system and user
+apart and ignores it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -21,6 +31,27 @@ from muie_bench.errors import UserError
 from muie_bench.schema import MEDIA_FIELDS, Instance, SetSpec
 
 DEFAULT_TEMPLATE = "reamo-v1"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A single-string conversation format: ``{system}{sep}{user}: {media tokens}\n{prompt}{sep}
+    {assistant}:`` (vicuna_v1: ``... USER: <image>\nPROMPT ASSISTANT:``)."""
+
+    name: str
+    user: str
+    assistant: str
+    sep: str = " "
+    media_tokens: tuple[tuple[str, str], ...] = ()
+
+    def render(self, system: str, prompt: str, media: Sequence[str],
+               tokens: dict[str, str] | None = None) -> str:
+        """The whole turn; ``tokens`` replaces the template's media tokens (a model's own)."""
+        own = dict(self.media_tokens)
+        own.update(tokens or {})
+        lead = "".join(own.get(m, "") for m in media)
+        head = f"{self.user}: {lead}\n" if lead else f"{self.user}: "
+        return f"{system}{self.sep}{head}{prompt}{self.sep}{self.assistant}:"
 
 
 @dataclass(frozen=True)
@@ -34,11 +65,22 @@ class Prompt:
     user: str
     media: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     template: str = DEFAULT_TEMPLATE
+    conversation: Conversation | None = None
 
     def sha256(self) -> str:
         """Hash of the template version and the exact text sent (media are hashed apart)."""
-        blob = json.dumps([self.template, self.system, self.user, list(self.media)])
-        return hashlib.sha256(blob.encode()).hexdigest()
+        parts: list[Any] = [self.template, self.system, self.user, list(self.media)]
+        if self.conversation is not None:
+            parts.append(self.as_text())
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+    def as_text(self, tokens: dict[str, str] | None = None) -> str:
+        """The turn as one string in the template's conversation format (its media tokens, or
+        ``tokens``); without one: the system line, a blank line and the user text."""
+        if self.conversation is None:
+            return f"{self.system}\n\n{self.user}"
+        order: list[str] = [m for m in ("image", "video", "audio") if m in dict(self.media)]
+        return self.conversation.render(self.system, self.user, order, tokens)
 
 
 def template_names() -> list[str]:
@@ -77,15 +119,27 @@ def _join(words: list[str]) -> str:
 
 
 def render_labels(task: str, spec: SetSpec, tpl: dict[str, Any]) -> str:
-    """The label inventory as the prompt lists it; events as ``type (role, role)``."""
+    """The label inventory as the prompt lists it; events as ``type (role, role)``. With
+    ``label_style: "names"`` each label is its natural name (itself when it has none)."""
+    name = spec.label_name if tpl.get("label_style") == "names" else str
     if task == "ee":
-        parts = [f"{t} ({', '.join(roles)})" if roles else t for t, roles in spec.event_types.items()]
+        parts = [f"{name(t)} ({', '.join(name(r) for r in roles)})" if roles else name(t)
+                 for t, roles in spec.event_types.items()]
         out = "; ".join(parts)
     elif task == "re":
-        out = ", ".join(spec.relation_types)
+        out = ", ".join(name(r) for r in spec.relation_types)
     else:
-        out = ", ".join(spec.entity_types)
+        out = ", ".join(name(e) for e in spec.entity_types)
     return out or str(tpl["no_labels"])
+
+
+def _conversation(tpl: dict[str, Any]) -> Conversation | None:
+    c = tpl.get("conversation")
+    if not c:
+        return None
+    return Conversation(name=str(c["name"]), user=str(c["user"]), assistant=str(c["assistant"]),
+                        sep=str(c.get("sep", " ")),
+                        media_tokens=tuple((str(k), str(v)) for k, v in c.get("media_tokens", {}).items()))
 
 
 def build_prompt(instance: Instance, spec: SetSpec, version: str = DEFAULT_TEMPLATE) -> Prompt:
@@ -97,11 +151,18 @@ def build_prompt(instance: Instance, spec: SetSpec, version: str = DEFAULT_TEMPL
                if m in instance.modalities]
     media_words = _join([tpl["media_names"][m] for m in media])
     outline = task_tpl["outline"].format(media=media_words) if media else ""
-    lines = [
-        task_tpl["instruction"].format(
-            sources=_join(sources), outline=outline, labels=render_labels(instance.task, spec, tpl)
-        )
-    ]
+    labels = render_labels(instance.task, spec, tpl)
+    lines = [task_tpl["instruction"].format(sources=_join(sources), outline=outline, labels=labels)]
+    attached = tuple((m, str(getattr(instance, m))) for m in MEDIA_FIELDS if m in media)
+    if "inputs" in tpl:
+        lines.append(task_tpl["candidates"].format(labels=labels))
+        if media:
+            lines.append(tpl["grounding"].format(media=media_words))
+        for m in ("text", "image", "video", "audio"):
+            if m in instance.modalities:
+                lines.append(tpl["inputs"][m].format(text=instance.text))
+        return Prompt(system=str(tpl["system"]), user="\n".join(lines), media=attached,
+                      template=str(tpl["version"]), conversation=_conversation(tpl))
     if media:
         modules = " or ".join(f"<Module>{tpl['modules'][m]}</Module>" for m in media)
         lines.append(tpl["grounding"].format(media=media_words, modules=modules))
@@ -110,7 +171,6 @@ def build_prompt(instance: Instance, spec: SetSpec, version: str = DEFAULT_TEMPL
     if media:
         verb = "is" if len(media) == 1 else "are"
         lines.append(tpl["media_block"].format(media=media_words, verb=verb))
-    attached = tuple((m, str(getattr(instance, m))) for m in MEDIA_FIELDS if m in media)
     return Prompt(system=str(tpl["system"]), user="\n".join(lines), media=attached,
                   template=str(tpl["version"]))
 

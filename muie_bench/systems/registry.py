@@ -44,6 +44,9 @@ BUILTIN_PRESETS = {
     "reamo-replay": "muie_bench.systems.reamo",
     "gpt-4o": "muie_bench.systems.openai_chat",
     "gpt-4o-mini": "muie_bench.systems.openai_chat",
+    **{name: "muie_bench.systems.mllm.transformers_backend" for name in (
+        "llava+seem", "instructblip+seem", "video-llava+seem", "llava-next-video+seem",
+        "qwen2-audio+shas")},
 }
 
 _KINDS: dict[str, type[System[Any]]] = {}

@@ -251,8 +251,17 @@ def build(out: Path) -> None:
         {"id": "tv-ee", "modalities": ["text", "video"], "task": "ee", "source": "VidSitu-Txt",
          "event_types": {"Transport": ["Artifact", "Destination", "Origin"]}},
     ]
+    names = {"PER": "person", "ORG": "organization", "LOC": "location", "MISC": "miscellaneous",
+             "GPE": "geopolitical entity", "FAC": "facility", "VEH": "vehicle", "WEA": "weapon",
+             "works_for": "works for", "located_in": "located in", "left_of": "left of",
+             "Transport": "transport", "Artifact": "artifact", "Destination": "destination",
+             "Origin": "origin"}
     for s in sets:
         s["count"] = counts[str(s["id"])]
+        events: dict[str, list[str]] = s.get("event_types", {})  # type: ignore[assignment]
+        labels = [*s.get("entity_types", []), *s.get("relation_types", []), *events,
+                  *(r for rs in events.values() for r in rs)]
+        s["label_names"] = {x: names.get(x, x) for x in labels}
     manifest = {
         "name": "tiny", "version": "1", "schema_version": "1",
         "description": "Tiny test benchmark of muie-bench: drawn shapes, tone bursts, a moving square.",

@@ -37,6 +37,7 @@ BUILTIN_BACKENDS = {
     "replay": "muie_bench.systems.mllm.replay",
     "openai": "muie_bench.systems.mllm.chat_backend",
     "inprocess": "muie_bench.systems.mllm.inprocess",
+    "transformers": "muie_bench.systems.mllm.transformers_backend",
 }
 
 

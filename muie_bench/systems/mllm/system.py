@@ -29,19 +29,19 @@ from muie_bench.schema import Instance, Prediction
 from muie_bench.systems.base import System, SystemSettings, nest_dotted, validate_settings
 from muie_bench.systems.grounding_invocations import Grounder, apply_groundings, make_grounder
 from muie_bench.systems.mllm.backends import BackendSettings, backend_names, get_backend
-from muie_bench.systems.mllm.base import Backend, BackendError
+from muie_bench.systems.mllm.base import Backend, BackendError, Generation
 from muie_bench.systems.mllm.chat_backend import repair_text
 from muie_bench.systems.mllm.inprocess import HINT
 from muie_bench.systems.parse import parse_output
 from muie_bench.systems.pipeline.settings import BuiltinGrounderSettings
-from muie_bench.systems.prompts import DEFAULT_TEMPLATE, build_prompt, template_sha256
+from muie_bench.systems.prompts import DEFAULT_TEMPLATE, Prompt, build_prompt, template_sha256
 from muie_bench.systems.registry import register
 
 if TYPE_CHECKING:
     from muie_bench.benchmark import Benchmark
 
 #: bump when parse.py changes what it extracts from the same text
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"
 
 
 class MllmSettings(SystemSettings):
@@ -109,26 +109,53 @@ class MllmSystem(System[MS]):
             **self.backend.components(),
         }
 
+    @property
+    def batch_size(self) -> int:  # type: ignore[override]
+        """Instances per backend call: the backend's ``batch_size`` (1 when it has none)."""
+        return max(1, int(getattr(self.backend, "batch_size", 1)))
+
     def predict(self, instance: Instance, benchmark: Benchmark) -> Prediction:
+        return self.predict_batch([instance], benchmark)[0]
+
+    def predict_batch(self, instances: list[Instance], benchmark: Benchmark) -> list[Prediction]:
+        """Prompts of all ``instances``, one backend call for them when the backend has
+        ``generate_batch`` (else one call each), then parsing and grounding per instance."""
         self.setup(benchmark)
         t_start = time.perf_counter()
-        timings: dict[str, float] = {}
+        prompts = [build_prompt(i, benchmark.manifest.set(i.set), self.settings.template)
+                   for i in instances]
+        t = time.perf_counter()
+        t_prompt = (t - t_start) / len(instances)
+        batch = getattr(self.backend, "generate_batch", None)
+        results: list[Generation | BackendError]
+        if batch is not None and len(instances) > 1:
+            results = list(batch(prompts, instances, benchmark))
+        else:
+            results = []
+            for p, inst in zip(prompts, instances, strict=True):
+                try:
+                    results.append(self.backend.generate(p, inst, benchmark))
+                except BackendError as e:
+                    results.append(e)
+        t_gen = (time.perf_counter() - t) / len(instances)
+        return [self._finish(inst, p, r, t_prompt, t_gen, benchmark)
+                for inst, p, r in zip(instances, prompts, results, strict=True)]
+
+    def _finish(self, instance: Instance, prompt: Prompt, gen: Generation | BackendError,
+                t_prompt: float, t_gen: float, benchmark: Benchmark) -> Prediction:
+        """The prediction of one generation: parse, ground, trace. ``t_prompt`` / ``t_gen``:
+        this instance's share of the batch's prompt and generation seconds."""
+        t_start = time.perf_counter()
+        timings: dict[str, float] = {"prompt": round(t_prompt, 6), "generate": round(t_gen, 6)}
         spec = benchmark.manifest.set(instance.set)
-        prompt = build_prompt(instance, spec, self.settings.template)
         trace: dict[str, Any] = {
             "backend": self.backend_name, "model": self.settings.model, "template": prompt.template,
             "prompt_sha256": prompt.sha256(),
         }
-        t = time.perf_counter()
-        timings["prompt"] = round(t - t_start, 6)
-        try:
-            gen = self.backend.generate(prompt, instance, benchmark)
-        except BackendError as e:
-            timings["generate"] = round(time.perf_counter() - t, 6)
-            trace.update(retries=e.retries, cache_hits=0, attempts=e.attempts, timings=timings)
-            return Prediction(id=instance.id, error=f"BackendError: {e}", trace=trace,
-                              seconds=round(time.perf_counter() - t_start, 6))
-        timings["generate"] = round(time.perf_counter() - t, 6)
+        if isinstance(gen, BackendError):
+            trace.update(retries=gen.retries, cache_hits=0, attempts=gen.attempts, timings=timings)
+            return Prediction(id=instance.id, error=f"BackendError: {gen}", trace=trace,
+                              seconds=round(t_prompt + t_gen, 6))
         trace.update(retries=gen.retries, cache_hits=int(gen.cache_hit), attempts=gen.attempts)
         if gen.info:
             trace["info"] = gen.info
@@ -155,7 +182,7 @@ class MllmSystem(System[MS]):
                      timings=timings)
         return Prediction(id=instance.id, output=res.annotation, raw=text,
                           parse_error=res.error, trace=trace,
-                          seconds=round(time.perf_counter() - t_start, 6))
+                          seconds=round(t_prompt + t_gen + time.perf_counter() - t_start, 6))
 
 
 @cache
