@@ -146,10 +146,21 @@ def benchmarks() -> None:
     console.print(t)
 
 
+PLUGIN_HELP = ("module (importable from the current directory) or .py file to import first: it "
+               "registers system kinds, presets or MLLM backends (repeatable)")
+
+
 @app.command()
-def systems() -> None:
+def systems(
+    plugin: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--plugin", help=PLUGIN_HELP),
+    ] = None,
+) -> None:
     """List the system presets (what --system accepts) and their kinds."""
-    from muie_bench.systems.registry import presets
+    from muie_bench.systems.registry import load_plugins, presets
+
+    load_plugins(plugin or [])
 
     t = Table(title="systems")
     for col in ("preset", "kind", "description"):
@@ -203,7 +214,7 @@ def run(
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
     plugin: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--plugin", help="module to import first (registers system kinds)"),
+        typer.Option("--plugin", help=PLUGIN_HELP),
     ] = None,
     progress: Annotated[
         Optional[bool],  # noqa: UP045
@@ -248,6 +259,10 @@ def run_all(
         Path, typer.Option("--leaderboard-out", help="leaderboard folder")
     ] = Path("results/leaderboard"),
     workers: Annotated[int, typer.Option("--workers", "-j", help="parallel workers")] = 1,
+    plugin: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--plugin", help=PLUGIN_HELP),
+    ] = None,
 ) -> None:
     """The main job: run (or resume) each system, score, write and print the leaderboard."""
     from muie_bench.leaderboard.render_terminal import leaderboard_tables
@@ -261,6 +276,7 @@ def run_all(
     res = main_job(
         systems, benchmark, out, leaderboard_out, workers=workers,
         progress=err_console.is_terminal, argv=["muie-bench", *sys.argv[1:]], on_run=print_run,
+        plugins=plugin or [],
     )
     for table in leaderboard_tables(res.leaderboard.leaderboard):
         console.print(table)

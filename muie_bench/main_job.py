@@ -30,6 +30,7 @@ def main_job(
     progress: bool = False,
     argv: list[str] | None = None,
     on_run: Callable[[RunResult], None] | None = None,
+    plugins: list[str] | None = None,
 ) -> MainJobResult:
     """Run (or resume) every system in order, then write the leaderboard of ``runs_dir``.
 
@@ -39,7 +40,8 @@ def main_job(
     results = []
     for name in systems:
         res = run(RunOptions(system=name, benchmark=benchmark, out=runs_dir, workers=workers,
-                             progress=progress, argv=list(argv or [])))
+                             progress=progress, argv=list(argv or []),
+                             plugins=list(plugins or [])))
         results.append(res)
         if on_run is not None:
             on_run(res)

@@ -23,7 +23,6 @@ recent such run (its ``resume_key``); ``fresh=True`` starts a new run id.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import multiprocessing
 import threading
@@ -117,12 +116,10 @@ class RunResult:
 
 
 def import_plugins(modules: Sequence[str]) -> None:
-    """Import modules that register system kinds (``--plugin``)."""
-    for mod in modules:
-        try:
-            importlib.import_module(mod)
-        except ImportError as e:
-            raise UserError(f"--plugin {mod!r}: cannot import ({e})") from None
+    """Import modules that register system kinds (``--plugin``; see ``load_plugins``)."""
+    from muie_bench.systems.registry import load_plugins
+
+    load_plugins(list(modules))
 
 
 def selection_of(opts: RunOptions) -> dict[str, Any]:

@@ -29,21 +29,18 @@ class FlakySettings(SystemSettings):
 
 
 @register("test-flaky")
-class Flaky(System):
+class Flaky(System[FlakySettings]):
     """Oracle that raises on chosen ids (runner tests)."""
 
-    Settings = FlakySettings
     parallelism: ClassVar[Literal["thread", "process"]] = "thread"
 
     def setup(self, benchmark: Benchmark) -> None:
-        assert isinstance(self.settings, FlakySettings)
         if self.settings.fail_setup:
             raise OSError("model weights not found at /nowhere")
         self.setup_pid = os.getpid()
 
     def predict(self, instance: Instance, benchmark: Benchmark) -> Prediction:
         s = self.settings
-        assert isinstance(s, FlakySettings)
         if s.sleep:
             time.sleep(s.sleep)
         if any(instance.id.endswith(x) for x in s.fail_suffixes):
@@ -69,14 +66,11 @@ class HangSettings(SystemSettings):
 
 
 @register("test-hang")
-class Hang(System):
+class Hang(System[HangSettings]):
     """Oracle that blocks on chosen ids (timeout tests)."""
-
-    Settings = HangSettings
 
     def predict(self, instance: Instance, benchmark: Benchmark) -> Prediction:
         s = self.settings
-        assert isinstance(s, HangSettings)
         if instance.id.endswith(s.hang_suffix):
             time.sleep(s.hang)
         return Prediction(id=instance.id, output=instance.gold.model_copy(deep=True))

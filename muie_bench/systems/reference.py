@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from muie_bench.schema import Annotation, Instance, Prediction
-from muie_bench.systems.base import System
+from muie_bench.systems.base import System, SystemSettings
 from muie_bench.systems.registry import register
 
 if TYPE_CHECKING:
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 @register("oracle")
-class Oracle(System):
+class Oracle(System[SystemSettings]):
     """Echoes the gold annotation: every metric must be 100."""
 
     def predict(self, instance: Instance, benchmark: Benchmark) -> Prediction:
@@ -21,7 +21,7 @@ class Oracle(System):
 
 
 @register("empty")
-class Empty(System):
+class Empty(System[SystemSettings]):
     """Predicts nothing: every metric must be 0."""
 
     def predict(self, instance: Instance, benchmark: Benchmark) -> Prediction:

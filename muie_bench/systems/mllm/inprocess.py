@@ -20,7 +20,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
 from muie_bench.errors import UserError
+from muie_bench.systems.mllm.backends import BackendSettings, register_backend
 from muie_bench.systems.mllm.base import BackendError, Generation
 
 if TYPE_CHECKING:
@@ -50,20 +53,32 @@ def load_entry(entry: str) -> Any:
     return fn
 
 
+class InProcessSettings(BackendSettings):
+    model_base: str | None = Field(None, description="in-process: base LLM weights")
+    model_path: str | None = Field(None, description="in-process: Reamo checkpoint")
+    inprocess_entry: str | None = Field(None, description="in-process: package.module:function")
+    #: keyword arguments of the user's entry point, passed as given (its own, free-form)
+    inprocess_options: dict[str, Any] = Field(default_factory=dict)
+
+
+def _configured(s: Any) -> bool:
+    return bool(getattr(s, "inprocess_entry", None) or getattr(s, "model_path", None))
+
+
+@register_backend("inprocess", InProcessSettings, configured=_configured)
 class InProcessBackend:
     """Generates with the object returned by the entry point (see the module docstring)."""
 
     name = "inprocess"
 
-    def __init__(self, entry: str | None, model_base: str | None, model_path: str | None,
-                 options: dict[str, Any]) -> None:
-        if not entry:
+    def __init__(self, settings: InProcessSettings) -> None:
+        if not settings.inprocess_entry:
             raise UserError(f"backend=inprocess needs the authors' Reamo code: {HINT}")
-        self.entry = entry
-        self.model_base = model_base
-        self.model_path = model_path
-        self.options = options
-        self.fn = load_entry(entry)
+        self.entry = settings.inprocess_entry
+        self.model_base = settings.model_base
+        self.model_path = settings.model_path
+        self.options = settings.inprocess_options
+        self.fn = load_entry(self.entry)
         self.model: Any = None
 
     def setup(self) -> None:

@@ -45,14 +45,18 @@ import mimetypes
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
+
+from pydantic import Field
 
 from muie_bench.errors import UserError
 from muie_bench.provenance import scrub_secrets
 from muie_bench.systems.grounding_invocations import file_sha256
+from muie_bench.systems.mllm.backends import BackendSettings, register_backend
 from muie_bench.systems.mllm.base import BackendError, Generation
 from muie_bench.systems.mllm.cache import RequestCache, cache_key
+from muie_bench.systems.pipeline.settings import WhisperASRSettings
 
 if TYPE_CHECKING:
     from muie_bench.benchmark import Benchmark
@@ -268,7 +272,7 @@ class OpenAIChatBackend:
         return {"temperature": self.s.temperature, "max_tokens": self.s.length_limit,
                 "audio_mode": self.s.audio_mode, "video_mode": self.s.video_mode,
                 "video_frames": self.s.video_frames,
-                "asr": self.s.asr_settings if self.s.audio_mode == "transcript" else None}
+                "asr": self.s.asr_settings.model_dump() if self.s.audio_mode == "transcript" else None}
 
     def messages(self, prompt: Prompt, benchmark: Benchmark,
                  info: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -466,3 +470,28 @@ def _data_url(mime: str, data: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
+class ChatBackendSettings(BackendSettings):
+    """Settings of the chat backend (``-o key=value``)."""
+
+    model: str = Field(description="model name sent to the chat endpoint")
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL (…/v1)")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable of the key")
+    timeout: float = Field(120.0, gt=0, description="seconds per chat request")
+    max_retries: int = Field(5, ge=0)
+    backoff_base: float = Field(1.0, ge=0)
+    backoff_max: float = Field(30.0, ge=0)
+    retry_after_max: float = Field(60.0, ge=0)
+    concurrency: int = Field(4, ge=1, description="chat requests in flight per base URL")
+    cache: bool = True
+    cache_dir: str = "results/cache/mllm"
+    temperature: float = 0.0
+    length_limit: int = Field(1024, ge=1, description="max_tokens sent with each chat request")
+    video_mode: Literal["frames", "video_url"] = "frames"
+    video_frames: int = Field(8, ge=1)
+    audio_mode: Literal["input_audio", "transcript", "omit"] = "input_audio"
+    asr_settings: WhisperASRSettings = Field(
+        default_factory=WhisperASRSettings, description="audio_mode=transcript: the pipeline's WhisperASR")
+
+
+register_backend("openai", ChatBackendSettings,
+                 configured=lambda s: bool(getattr(s, "base_url", None)))(OpenAIChatBackend)

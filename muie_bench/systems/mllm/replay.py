@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
 
 from muie_bench.benchmark import sha256_file
 from muie_bench.errors import UserError
+from muie_bench.systems.mllm.backends import BackendSettings, register_backend
 from muie_bench.systems.mllm.base import BackendError, Generation
 
 if TYPE_CHECKING:
@@ -54,13 +57,26 @@ def read_replay(path: Path) -> dict[str, str | None]:
     return out
 
 
+class ReplaySettings(BackendSettings):
+    replay_path: str | None = Field(None, description="JSONL of recorded outputs")
+
+
+def _configured(s: Any) -> bool:
+    return bool(getattr(s, "replay_path", None))
+
+
+@register_backend("replay", ReplaySettings, configured=_configured)
 class ReplayBackend:
     """Answers each instance with its recorded output."""
 
     name = "replay"
 
-    def __init__(self, path: str) -> None:
-        self.path = Path(path)
+    def __init__(self, settings: ReplaySettings) -> None:
+        if not settings.replay_path:
+            raise UserError("backend=replay needs -o replay_path=FILE")
+        self.path = Path(settings.replay_path)
+        if not self.path.is_file():
+            raise UserError(f"replay_path={settings.replay_path!r}: no such file")
         self.outputs: dict[str, str | None] | None = None
 
     def setup(self) -> None:

@@ -1,6 +1,8 @@
 """The shared MLLM system: prompt -> backend -> parse -> grounding invocations -> prediction.
 
-``reamo`` and ``openai-chat`` are this class with different defaults. One prediction's
+``reamo`` and ``openai-chat`` are this class with different defaults; ``mllm`` is this
+class behind any registered backend (``-o backend=NAME``), with only that backend's
+settings besides its own (:mod:`muie_bench.systems.mllm.backends`). One prediction's
 ``trace`` holds: ``backend``, ``model``, ``template``, ``prompt_sha256``, ``retries``
 (failed attempts before the answer; the runner sums it into run.json ``trace_totals``),
 ``cache_hits`` (0/1), ``attempts`` (status and wait of each failed attempt),
@@ -16,21 +18,24 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, create_model
 
 from muie_bench.errors import UserError
 from muie_bench.provenance import mask_url_credentials
 from muie_bench.schema import Instance, Prediction
-from muie_bench.systems.base import System, SystemSettings
+from muie_bench.systems.base import System, SystemSettings, nest_dotted, validate_settings
 from muie_bench.systems.grounding_invocations import Grounder, apply_groundings, make_grounder
+from muie_bench.systems.mllm.backends import BackendSettings, backend_names, get_backend
 from muie_bench.systems.mllm.base import Backend, BackendError
 from muie_bench.systems.mllm.inprocess import HINT
 from muie_bench.systems.mllm.openai_chat import repair_text
 from muie_bench.systems.parse import parse_output
+from muie_bench.systems.pipeline.settings import BuiltinGrounderSettings
 from muie_bench.systems.prompts import DEFAULT_TEMPLATE, build_prompt, template_sha256
+from muie_bench.systems.registry import register
 
 if TYPE_CHECKING:
     from muie_bench.benchmark import Benchmark
@@ -40,19 +45,12 @@ PARSER_VERSION = "3"
 
 
 class MllmSettings(SystemSettings):
-    """Settings of the MLLM systems (``-o key=value``)."""
+    """Settings of the MLLM system itself (prompt, grounding); each backend adds its own
+    (:mod:`muie_bench.systems.mllm.backends`)."""
 
-    backend: Literal["auto", "openai", "replay", "inprocess"] = Field(
-        "auto", description="auto: replay if replay_path, openai if base_url, inprocess if "
-        "inprocess_entry or model_path")
-    model: str = Field("reamo", description="model name sent to the chat endpoint")
-    base_url: str | None = Field(None, description="OpenAI-compatible base URL (…/v1)")
-    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable of the key")
-    replay_path: str | None = Field(None, description="JSONL of recorded outputs")
-    model_base: str | None = Field(None, description="in-process: base LLM weights")
-    model_path: str | None = Field(None, description="in-process: Reamo checkpoint")
-    inprocess_entry: str | None = Field(None, description="in-process: package.module:function")
-    inprocess_options: dict[str, Any] = Field(default_factory=dict)
+    backend: str = Field("auto", description="a registered backend; auto: the first of the "
+                         "kind's auto_backends whose settings are given")
+    model: str = Field("reamo", description="model name (sent to the chat endpoint)")
     template: str = Field(DEFAULT_TEMPLATE, description="prompt template version")
     grounder: Literal["builtin", "http", "none"] = "builtin"
     grounding: Literal["invoked", "all"] = Field(
@@ -62,84 +60,51 @@ class MllmSettings(SystemSettings):
     audio_grounder_url: str | None = None
     grounder_timeout: float = Field(60.0, gt=0)
     grounder_send_media: Literal["inline", "path"] = "inline"
-    grounder_settings: dict[str, Any] = Field(default_factory=dict)
-    timeout: float = Field(120.0, gt=0, description="seconds per chat request")
-    max_retries: int = Field(5, ge=0)
-    backoff_base: float = Field(1.0, ge=0)
-    backoff_max: float = Field(30.0, ge=0)
-    retry_after_max: float = Field(60.0, ge=0)
-    concurrency: int = Field(4, ge=1, description="chat requests in flight per base URL")
-    cache: bool = True
-    cache_dir: str = "results/cache/mllm"
-    temperature: float = 0.0
-    length_limit: int = Field(1024, ge=1, description="max_tokens sent with each chat request")
-    video_mode: Literal["frames", "video_url"] = "frames"
-    video_frames: int = Field(8, ge=1)
-    audio_mode: Literal["input_audio", "transcript", "omit"] = "input_audio"
-    asr_settings: dict[str, Any] = Field(
-        default_factory=dict, description="audio_mode=transcript: the pipeline's WhisperASR")
+    grounder_settings: BuiltinGrounderSettings = Field(
+        default_factory=BuiltinGrounderSettings, description="grounder=builtin: its settings")
 
 
-class MllmSystem(System):
-    """Base of ``reamo`` and ``openai-chat`` (see the module docstring)."""
+MS = TypeVar("MS", bound=MllmSettings)
 
-    Settings = MllmSettings
+
+class MllmSystem(System[MS]):
+    """Base of the MLLM kinds (see the module docstring): the backend follows the settings."""
+
     parallelism = "thread"
+    #: the backends ``backend=auto`` chooses among, in this order (the first configured one)
+    auto_backends: ClassVar[tuple[str, ...]] = ("replay", "openai", "inprocess")
 
-    def __init__(self, name: str, settings: SystemSettings) -> None:
+    def __init__(self, name: str, settings: MS) -> None:
         super().__init__(name, settings)
-        assert isinstance(settings, MllmSettings)
-        self.s: MllmSettings = settings
         template_sha256(settings.template)  # an unknown template stops here, before any run
         self.backend_name = self.resolve_backend()
-        self.backend: Backend = self._make_backend()
+        self.backend: Backend = get_backend(self.backend_name).build(settings)
         self.grounder: Grounder | None = None
         self._ready = False
         self._lock = threading.Lock()
 
     def resolve_backend(self) -> str:
         """The backend ``auto`` stands for; UserError when nothing is configured."""
-        s = self.s
+        s = self.settings
         if s.backend != "auto":
             return s.backend
-        if s.replay_path:
-            return "replay"
-        if s.base_url:
-            return "openai"
-        if s.inprocess_entry or s.model_path:
-            return "inprocess"
+        for name in self.auto_backends:
+            spec = get_backend(name)
+            if spec.configured is not None and spec.configured(s):
+                return name
         raise UserError(f"--system {self.name}: no backend configured: {HINT}")
-
-    def _make_backend(self) -> Backend:
-        s = self.s
-        if self.backend_name == "replay":
-            if not s.replay_path:
-                raise UserError(f"--system {self.name}: backend=replay needs -o replay_path=FILE")
-            from muie_bench.systems.mllm.replay import ReplayBackend
-
-            if not Path(s.replay_path).is_file():
-                raise UserError(f"replay_path={s.replay_path!r}: no such file")
-            return ReplayBackend(s.replay_path)
-        if self.backend_name == "inprocess":
-            from muie_bench.systems.mllm.inprocess import InProcessBackend
-
-            return InProcessBackend(s.inprocess_entry, s.model_base, s.model_path,
-                                    s.inprocess_options)
-        from muie_bench.systems.mllm.openai_chat import OpenAIChatBackend
-
-        return OpenAIChatBackend(s)
 
     def setup(self, benchmark: Benchmark) -> None:
         with self._lock:
             if self._ready:
                 return
             self.backend.setup()
-            self.grounder = make_grounder(self.s.model_dump())
+            self.grounder = make_grounder(self.settings.model_dump())
             self._ready = True
 
     def components(self) -> dict[str, str]:
         return {
-            "template": f"{self.s.template}:{template_sha256(self.s.template)[:16]}",
+            "template": f"{self.settings.template}:{template_sha256(self.settings.template)[:16]}",
             "parser": PARSER_VERSION,
             **self.backend.components(),
         }
@@ -149,9 +114,9 @@ class MllmSystem(System):
         t_start = time.perf_counter()
         timings: dict[str, float] = {}
         spec = benchmark.manifest.set(instance.set)
-        prompt = build_prompt(instance, spec, self.s.template)
+        prompt = build_prompt(instance, spec, self.settings.template)
         trace: dict[str, Any] = {
-            "backend": self.backend_name, "model": self.s.model, "template": prompt.template,
+            "backend": self.backend_name, "model": self.settings.model, "template": prompt.template,
             "prompt_sha256": prompt.sha256(),
         }
         t = time.perf_counter()
@@ -180,7 +145,7 @@ class MllmSystem(System):
         trace.update(format=res.format, parse_notes=res.notes)
         t = time.perf_counter()
         records = apply_groundings(res.annotation, res.invocations, self.grounder, instance,
-                                   benchmark, self.s.grounding)
+                                   benchmark, self.settings.grounding)
         timings["ground"] = round(time.perf_counter() - t, 6)
         for r in records:  # grounder errors name the grounder's URL: no credentials in traces
             if r.get("error"):
@@ -191,3 +156,24 @@ class MllmSystem(System):
         return Prediction(id=instance.id, output=res.annotation, raw=text,
                           parse_error=res.error, trace=trace,
                           seconds=round(time.perf_counter() - t_start, 6))
+
+
+@cache
+def settings_with(backend: type[BackendSettings]) -> type[MllmSettings]:
+    """The MLLM system's settings plus ``backend``'s own (and nothing else)."""
+    bases = (MllmSettings, backend)
+    return create_model(f"MllmSettings_{backend.__name__}", __base__=bases)  # type: ignore[arg-type]
+
+
+@register("mllm")
+class Mllm(MllmSystem[MllmSettings]):
+    """An MLLM behind any registered backend (-o backend=NAME), with that backend's settings."""
+
+    @classmethod
+    def from_settings(cls, name: str, settings: dict[str, Any]) -> System[Any]:
+        backend = nest_dotted(settings).get("backend")
+        if not isinstance(backend, str) or backend == "auto":
+            raise UserError(f"--system {name}: set -o backend=NAME (known: "
+                            f"{', '.join(backend_names())})")
+        model = settings_with(get_backend(backend).settings)
+        return cls(name, validate_settings(name, model, settings))

