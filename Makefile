@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # `make run` needs these extras only; `make test` adds the full tier (torch, transformers,
 # ultralytics, whisper, pyannote: ~8 GB, ~6 min) under its own stamp
-EXTRAS := api,datagen,dev,offline
+EXTRAS := analysis,api,datagen,dev,hf,offline
 TEST_EXTRAS := $(EXTRAS),full
 
 .PHONY: setup setup-test run test lint bench data clean-venv browser

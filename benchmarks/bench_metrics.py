@@ -27,7 +27,7 @@ from pycocotools import mask as mask_utils
 from scipy.optimize import linear_sum_assignment
 
 from muie_bench.benchmark import Benchmark
-from muie_bench.metrics.evaluate import read_predictions, score
+from muie_bench.metrics.evaluate import score
 from muie_bench.metrics.grounding import all_masks, ground_instance
 from muie_bench.metrics.rle import first_invalid
 from muie_bench.schema import (
@@ -42,6 +42,7 @@ from muie_bench.schema import (
     Relation,
     SetSpec,
 )
+from muie_bench.scoring import read_predictions
 
 H, W = 480, 640
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]

@@ -11,13 +11,12 @@ Runs the preset through the real runner (a fresh run, no scoring) and reads its 
 
 Usage: ``python benchmarks/bench_pipeline.py [--system pipeline-offline] [--benchmark
 muie-synth-mini] [--limit N] [--keep DIR]``. With ``--keep`` the run directory stays there
-(score it later with ``muie_bench.runner.score_run``).
+(score it later with ``muie_bench.run.runner.score_run``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from collections import defaultdict
@@ -25,8 +24,7 @@ from pathlib import Path
 
 from muie_bench.benchmark import load_benchmark
 from muie_bench.paper_sets import modality_label
-from muie_bench.runner import RunOptions, run
-from muie_bench.schema import Prediction
+from muie_bench.run.runner import RunOptions, run
 
 
 def main() -> None:
@@ -44,9 +42,8 @@ def main() -> None:
         res = run(RunOptions(system=args.system, benchmark=args.benchmark, limit=args.limit,
                              out=out, fresh=True, score=False))
         total_wall = time.perf_counter() - t0
-        preds = [Prediction.model_validate_json(line) for line in
-                 (res.run_dir / "predictions.jsonl").read_text().splitlines() if line.strip()]
-        record = json.loads((res.run_dir / "run.json").read_text())
+        preds = res.run.predictions()
+        record = res.run.record()
         run_dir = res.run_dir
 
     by_mod: dict[str, list[float]] = defaultdict(list)
@@ -57,7 +54,7 @@ def main() -> None:
         for k, v in p.trace.get("timings", {}).items():
             stages[k] += float(v)
     system_s = sum(p.seconds for p in preds)
-    wall = float(record["timings"].get("wall_predict", 0.0))
+    wall = float(record.timings.get("wall_predict", 0.0))
     failed = sum(1 for p in preds if p.error)
 
     print(f"{args.system} on {bench.name}: {len(preds)} instances ({failed} failed), "

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from muie_bench.benchmark import known_benchmarks, load_benchmark
 from muie_bench.replicate import replicate_benchmark
-from muie_bench.runner import RunOptions, run
+from muie_bench.run.runner import RunOptions, run
 
 ROOT = Path(__file__).resolve().parent.parent
 

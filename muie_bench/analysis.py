@@ -85,8 +85,8 @@ def _runs(path: Path) -> list[_Run]:
 def _key(r: _Run) -> dict[str, Any]:
     rec = r.record
     return {"run_id": rec.run_id, "system": rec.system.name, "kind": rec.system.kind,
-            "fingerprint": rec.system.fingerprint, "benchmark": rec.benchmark.get("name", ""),
-            "benchmark_sha256": rec.benchmark.get("sha256", "")}
+            "fingerprint": rec.system.fingerprint, "benchmark": rec.benchmark.name,
+            "benchmark_sha256": rec.benchmark.sha256}
 
 
 def _modality_label(mods: list[str]) -> str:
@@ -109,18 +109,18 @@ def runs_df(path: Path | str) -> pd.DataFrame:
     for r in _runs(Path(path)):
         rec = r.record
         row: dict[str, Any] = {**_key(r), "run_dir": str(r.path),
-                               "benchmark_version": rec.benchmark.get("version", ""),
-                               "benchmark_path": rec.benchmark.get("path", "")}
+                               "benchmark_version": rec.benchmark.version,
+                               "benchmark_path": rec.benchmark.path}
         for k in ("sets", "modalities", "tasks"):
-            v = rec.selection.get(k)
+            v = getattr(rec.selection, k)
             row[f"selection.{k}"] = ",".join(v) if v else None
-        row["selection.limit"] = rec.selection.get("limit")
-        row["selection.instances"] = rec.selection.get("instances")
+        row["selection.limit"] = rec.selection.limit
+        row["selection.instances"] = rec.selection.instances
         row["status"] = rec.status
         row["started"] = rec.started or None
         row["ended"] = rec.ended
         for k in ("total", "done", "failed", "missing"):
-            row[f"count.{k}"] = rec.counts.get(k)
+            row[f"count.{k}"] = getattr(rec.counts, k)
         row.update({f"timing.{k}": v for k, v in rec.timings.items()})
         row.update({f"trace.{k}": v for k, v in rec.trace_totals.items()})
         row["git.commit"] = rec.git.get("commit")
@@ -232,13 +232,13 @@ def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _benchmark_rows(rec: RunRecord, cache: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
     """id -> {set, modalities, task, meta} of the run's benchmark, or {} if it is not found."""
-    sha = rec.benchmark.get("sha256", "")
+    sha = rec.benchmark.sha256
     if sha in cache:
         return cache[sha]
     from muie_bench.benchmark import INSTANCES, resolve_benchmark_path, sha256_file
 
     out: dict[str, dict[str, Any]] = {}
-    for cand in (rec.benchmark.get("path"), rec.benchmark.get("name")):
+    for cand in (rec.benchmark.path, rec.benchmark.name):
         if not cand:
             continue
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from collections import Counter
@@ -211,6 +212,20 @@ def resolve_benchmark_path(name_or_path: str | Path) -> Path:
     )
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_NUMBER = re.compile(r"NaN|-?Infinity|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
+def non_finite_line(text: str) -> int | None:
+    """1-based line of the first NaN / Infinity literal or overflowing number (``1e400``)
+    outside JSON strings, or None. (Python's and pydantic's JSON parsers accept them.)"""
+    for n, line in enumerate(text.splitlines(), start=1):
+        for tok in _JSON_NUMBER.findall(_JSON_STRING.sub('""', line)):
+            if not math.isfinite(float(tok)):
+                return n
+    return None
+
+
 def _read_manifest(root: Path) -> tuple[Manifest | None, list[str]]:
     path = root / MANIFEST
     try:
@@ -229,7 +244,10 @@ def _read_manifest(root: Path) -> tuple[Manifest | None, list[str]]:
     try:
         return Manifest.model_validate(data), []
     except ValidationError as e:
-        return None, format_validation_error(e, f"{path}:1")
+        non_finite = any(err["type"] == "finite_number" or "not a finite number" in err["msg"]
+                         for err in e.errors())
+        line = (non_finite_line(text) if non_finite else None) or 1
+        return None, format_validation_error(e, f"{path}:{line}")
 
 
 def _read_instances(root: Path) -> tuple[list[Instance], dict[str, int], list[str]]:

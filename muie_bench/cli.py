@@ -222,10 +222,10 @@ def run(
     ] = None,
 ) -> None:
     """Run a system over a benchmark (resumes the matching run), then score it."""
-    from muie_bench.metrics.report import scores_table
-    from muie_bench.run_summary import failed_exit_code, run_lines
-    from muie_bench.runner import RunOptions
-    from muie_bench.runner import run as run_system
+    from muie_bench.run.runner import RunOptions
+    from muie_bench.run.runner import run as run_system
+    from muie_bench.run.summary import failed_exit_code, run_lines
+    from muie_bench.scoring import scores_table
     from muie_bench.systems.registry import parse_overrides
 
     opts = RunOptions(
@@ -266,14 +266,14 @@ def run_all(
 ) -> None:
     """The main job: run (or resume) each system, score, write and print the leaderboard."""
     from muie_bench.leaderboard.render_terminal import leaderboard_tables
-    from muie_bench.main_job import main_job
-    from muie_bench.run_summary import run_lines
+    from muie_bench.run.run_all import run_all as run_all_job
+    from muie_bench.run.summary import run_lines
 
     def print_run(r: Any) -> None:
         for line in run_lines(r):
             console.print(line, markup=False, highlight=False)
 
-    res = main_job(
+    res = run_all_job(
         systems, benchmark, out, leaderboard_out, workers=workers,
         progress=err_console.is_terminal, argv=["muie-bench", *sys.argv[1:]], on_run=print_run,
         plugins=plugin or [],
@@ -314,9 +314,10 @@ def compare(
 ) -> None:
     """Per set and metric: B - A with its paired-bootstrap p-value (* = p < 0.05)."""
     from muie_bench.compare import compare_runs
+    from muie_bench.run.files import RunDir
     from muie_bench.run_summary import compare_table
 
-    res = compare_runs(run_a, run_b, n_resamples=resamples, seed=seed)
+    res = compare_runs(RunDir.open(run_a), RunDir.open(run_b), n_resamples=resamples, seed=seed)
     console.print(compare_table(res))
     for n in res.notes:
         console.print(f"note: {n}", markup=False, highlight=False)
@@ -540,17 +541,18 @@ def score(
     seed: Annotated[int, typer.Option("--seed", min=0, help="bootstrap seed")] = 0,
 ) -> None:
     """Score predictions: a table per set in the paper's columns, scores.json written."""
-    from muie_bench.metrics.report import score_command
+    from muie_bench.run.files import RunDir
+    from muie_bench.scoring import score_command, scores_table
 
-    if (predictions / "run.json").is_file():  # a run directory: re-score it in place
-        from muie_bench.metrics.report import scores_table
-        from muie_bench.runner import score_run
+    if RunDir.is_run_dir(predictions):  # a run directory: re-score it in place
+        from muie_bench.run.runner import score_run
 
         if out is not None or benchmark is not None:
             raise UserError("score RUN_DIR: --out and --benchmark do not apply to a run directory")
-        scores = score_run(predictions, tau=tau, n_resamples=resamples, seed=seed)
+        rd = RunDir.open(predictions)
+        scores = score_run(rd, tau=tau, n_resamples=resamples, seed=seed)
         console.print(scores_table(scores, f"{predictions} (re-scored)"))
-        console.print(f"wrote {predictions / 'scores.json'} and instance_scores.jsonl; "
+        console.print(f"wrote {rd.scores_path} and {rd.instance_scores_path.name}; "
                       "run.json counts updated", markup=False, highlight=False)
         return
     if benchmark is None:

@@ -8,11 +8,10 @@ compared are the paper's columns of each set (plus ``grounded_f1`` when both rep
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from muie_bench.errors import UserError
 from muie_bench.paper_sets import columns_for, modality_label
-from muie_bench.run_dir import INSTANCE_SCORES, SCORES, read_run_record
+from muie_bench.run.files import RunDir
 from muie_bench.schema import InstanceScore, RunRecord, Scores
 
 
@@ -36,29 +35,24 @@ class CompareResult:
     notes: list[str]
 
 
-def _load(run_dir: Path) -> tuple[RunRecord, Scores, list[InstanceScore]]:
-    from muie_bench.metrics.evaluate import read_instance_scores
-
-    rec = read_run_record(run_dir)
-    sp = run_dir / SCORES
-    if not sp.is_file() or not (run_dir / INSTANCE_SCORES).is_file():
-        raise UserError(f"{run_dir}: not scored yet (run `muie-bench score {run_dir}`)")
-    scores = Scores.model_validate_json(sp.read_text(encoding="utf-8"))
-    return rec, scores, read_instance_scores(run_dir / INSTANCE_SCORES)
+def _load(run: RunDir) -> tuple[RunRecord, Scores, list[InstanceScore]]:
+    rec = run.record()
+    if not run.has_scores():
+        raise UserError(f"{run.path}: not scored yet (run `muie-bench score {run.path}`)")
+    return rec, run.scores(), run.instance_scores()
 
 
-def compare_runs(a_dir: Path, b_dir: Path, n_resamples: int = 1000, seed: int = 0
-                 ) -> CompareResult:
+def compare_runs(a: RunDir, b: RunDir, n_resamples: int = 1000, seed: int = 0) -> CompareResult:
     """Per set and metric: A's and B's values, B - A in points and its p-value."""
     from muie_bench.metrics.stats import paired_bootstrap
 
-    ra, sa, ia = _load(a_dir)
-    rb, sb, ib = _load(b_dir)
-    sha_a, sha_b = ra.benchmark.get("sha256"), rb.benchmark.get("sha256")
+    ra, sa, ia = _load(a)
+    rb, sb, ib = _load(b)
+    sha_a, sha_b = ra.benchmark.sha256, rb.benchmark.sha256
     if sha_a != sha_b:
         raise UserError(
-            f"{b_dir}: made on benchmark {rb.benchmark.get('name')} ({str(sha_b)[:12]}…), "
-            f"{a_dir} on {ra.benchmark.get('name')} ({str(sha_a)[:12]}…): not comparable"
+            f"{b.path}: made on benchmark {rb.benchmark.name} ({sha_b[:12]}…), "
+            f"{a.path} on {ra.benchmark.name} ({sha_a[:12]}…): not comparable"
         )
     notes: list[str] = []
     rows: list[Comparison] = []

@@ -11,6 +11,7 @@ instance text, modality/input agreement, path shape). Checks that need the bench
 
 from __future__ import annotations
 
+import math
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
@@ -26,7 +27,40 @@ MEDIA_FIELDS: tuple[Literal["image", "audio", "video"], ...] = ("image", "audio"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True)
+    """Base of every file model: unknown fields and non-finite numbers (NaN, +-inf) are errors.
+
+    ``allow_inf_nan=False`` covers the float fields (also the ``NaN`` / ``Infinity`` literals
+    and overflowing numbers such as ``1e400`` that JSON parsers accept); free-form
+    ``dict[str, Any]`` fields are checked by :func:`check_finite`.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=False, populate_by_name=True, allow_inf_nan=False
+    )
+
+
+def _first_non_finite(value: Any, path: str) -> tuple[str, float] | None:
+    """(path, number) of the first NaN / +-inf float nested in dicts and lists, or None."""
+    stack: list[tuple[str, Any]] = [(path, value)]
+    while stack:
+        where, v = stack.pop()
+        if isinstance(v, float) and not math.isfinite(v):
+            return where, v
+        if isinstance(v, dict):
+            items = [(f"{where}.{k}" if where else str(k), x) for k, x in v.items()]
+            stack.extend(reversed(items))
+        elif isinstance(v, list | tuple):
+            stack.extend(reversed([(f"{where}[{i}]", x) for i, x in enumerate(v)]))
+    return None
+
+
+def check_finite(value: dict[str, Any]) -> dict[str, Any]:
+    """Raise ValueError naming the nested key of the first NaN / +-inf number in ``value``."""
+    bad = _first_non_finite(value, "")
+    if bad is not None:
+        where, v = bad
+        raise ValueError(f"{where}: {v} is not a finite number (NaN and infinity are not allowed)")
+    return value
 
 
 # --------------------------------------------------------------------------- groundings
@@ -222,6 +256,11 @@ class Instance(_Model):
     gold: Annotation = Field(description="the gold annotation")
     meta: dict[str, Any] = Field(default_factory=dict, description="free-form provenance")
 
+    @field_validator("meta")
+    @classmethod
+    def _meta_finite(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_finite(v)
+
     @field_validator("image", "audio", "video")
     @classmethod
     def _relative(cls, v: str | None) -> str | None:
@@ -296,6 +335,11 @@ class Prediction(_Model):
     error: str | None = Field(default=None, description="exception that stopped the prediction")
     seconds: float = Field(default=0.0, ge=0, description="wall time of the prediction")
 
+    @field_validator("trace")
+    @classmethod
+    def _trace_finite(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_finite(v)
+
 
 # --------------------------------------------------------------------------- manifest
 
@@ -347,6 +391,11 @@ class Manifest(_Model):
         description="relative path -> sha256 hex of instances.jsonl and every media file",
     )
     generator: dict[str, Any] = Field(default_factory=dict, description="how it was made")
+
+    @field_validator("generator")
+    @classmethod
+    def _generator_finite(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_finite(v)
 
     @model_validator(mode="after")
     def _unique_sets(self) -> Manifest:
@@ -446,6 +495,11 @@ class Scores(_Model):
     failed: int = 0
     parse_failure_rate: float = 0.0
 
+    @field_validator("bootstrap")
+    @classmethod
+    def _bootstrap_finite(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_finite(v)
+
 
 # --------------------------------------------------------------------------- run record
 
@@ -458,26 +512,59 @@ class SystemInfo(_Model):
     components: dict[str, str] = Field(default_factory=dict, description="component versions")
 
 
-class RunRecord(BaseModel):
-    """``run.json``: provenance and status of one run."""
+class BenchmarkRef(_Model):
+    """The benchmark a run was made on."""
 
-    model_config = ConfigDict(extra="allow")
+    name: str
+    version: str
+    sha256: str = Field(description="sha256 of instances.jsonl")
+    path: str = Field(default="", description="absolute path of the benchmark directory")
+
+
+class Selection(_Model):
+    """Which instances a run covers (the filters of ``muie-bench run``)."""
+
+    sets: list[str] | None = None
+    modalities: list[str] | None = None
+    tasks: list[str] | None = None
+    limit: int | None = None
+    instances: int | None = Field(default=None, description="instances selected")
+
+
+class RunCounts(_Model):
+    """Instances of the selection: ``total = done + failed + missing``."""
+
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    missing: int = 0
+
+
+class RunError(_Model):
+    """A failed instance (``id``) or an error that stopped the run (``id`` null)."""
+
+    id: str | None
+    error: str
+
+
+class RunRecord(_Model):
+    """``run.json``: provenance and status of one run."""
 
     schema_version: str = SCHEMA_VERSION
     run_id: str
     argv: list[str] = Field(default_factory=list)
     system: SystemInfo
-    benchmark: dict[str, str] = Field(description="name, version, sha256, path")
-    selection: dict[str, Any] = Field(default_factory=dict)
+    benchmark: BenchmarkRef
+    selection: Selection = Field(default_factory=Selection)
     git: dict[str, Any] = Field(default_factory=dict, description="commit, dirty")
     packages: dict[str, str] = Field(default_factory=dict)
     host: dict[str, Any] = Field(default_factory=dict)
     started: str = ""
     ended: str | None = None
     status: Literal["running", "complete", "interrupted", "failed"] = "running"
-    counts: dict[str, int] = Field(default_factory=dict, description="total, done, failed, missing")
+    counts: RunCounts = Field(default_factory=RunCounts)
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
-    errors: list[dict[str, Any]] = Field(default_factory=list)
+    errors: list[RunError] = Field(default_factory=list)
     resume_key: str = Field(
         default="", description="hash of system fingerprint, benchmark sha256 and selection: "
         "re-running a command with the same key resumes this run"

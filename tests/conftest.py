@@ -32,3 +32,19 @@ def tiny_copy(tmp_path: Path) -> Path:
     dst = tmp_path / "tiny"
     shutil.copytree(TINY, dst)
     return dst
+
+
+def _register_hypothesis_profiles() -> None:
+    """Under ``CI=true`` property tests are derandomized (same examples on every run)."""
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile(
+        "ci", derandomize=True, print_blob=True, deadline=None, max_examples=100
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        settings.load_profile("ci")
+
+
+_register_hypothesis_profiles()

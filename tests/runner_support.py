@@ -1,8 +1,9 @@
 """Test-only system kinds for the runner tests (imported as a --plugin by subprocesses).
 
 - ``test-flaky``: the oracle, but raises on instances whose id ends with one of
-  ``fail_suffixes``; sleeps ``sleep`` seconds per instance; reports stage timings and a
-  ``retries`` counter in its trace.
+  ``fail_suffixes`` (and puts a lone surrogate, which JSON cannot hold, into ``raw`` on ids
+  ending with one of ``surrogate_suffixes``); sleeps ``sleep`` seconds per instance;
+  reports stage timings and a ``retries`` counter in its trace.
 - ``test-flaky-proc``: the same with ``parallelism = "process"``; records the worker's pid.
 - ``test-hang``: the oracle, but blocks ``hang`` seconds on ids ending with ``hang_suffix``.
 """
@@ -26,6 +27,7 @@ class FlakySettings(SystemSettings):
     sleep: float = 0.0
     api_key: str = ""
     fail_setup: bool = False
+    surrogate_suffixes: list[str] = Field(default_factory=list)
 
 
 @register("test-flaky")
@@ -48,6 +50,8 @@ class Flaky(System[FlakySettings]):
         return Prediction(
             id=instance.id,
             output=instance.gold.model_copy(deep=True),
+            raw="answer \ud800" if any(instance.id.endswith(x) for x in s.surrogate_suffixes)
+            else None,
             trace={"timings": {"perceive": 0.25, "extract": 0.5}, "retries": 1,
                    "worker": {"pid": os.getpid(), "setup_pid": self.setup_pid}},
         )

@@ -82,7 +82,7 @@ def test_leaderboard_of_an_empty_folder_has_the_reported_rows(tmp_path: Path) ->
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("muie_bench.metrics.evaluate", reason="scoring needs the metrics package")
-    from muie_bench.runner import RunOptions, run
+    from muie_bench.run.runner import RunOptions, run
 
     res = run(RunOptions(system="oracle", benchmark=DATA / "tiny",
                          out=tmp_path_factory.mktemp("rep") / "runs", n_resamples=50))

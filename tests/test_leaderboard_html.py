@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from muie_bench.leaderboard import REPORTED_LABEL, write_leaderboard
-from muie_bench.runner import RunOptions, run
+from muie_bench.run.runner import RunOptions, run
 
 
 def _driver(profile: Path):  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from muie_bench.report import write_report
-from muie_bench.runner import RunOptions, run
+from muie_bench.run.runner import RunOptions, run
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import runner_support  # noqa: F401  (registers the test-only kinds)

@@ -11,8 +11,8 @@ import pytest
 
 from muie_bench.leaderboard import REPORTED_LABEL, build, load_reported, write_leaderboard
 from muie_bench.replicate import replicate_benchmark
-from muie_bench.run_dir import PREDICTIONS
-from muie_bench.runner import RunOptions, run, score_run
+from muie_bench.run.files import PREDICTIONS
+from muie_bench.run.runner import RunOptions, run, score_run
 
 # The paper's final leaderboard as the issue gives it (zero-shot, %): table -> lines.
 ISSUE = {
@@ -145,7 +145,7 @@ def test_benchmarks_never_mixed_and_incomplete_flagged(
     flagged = {r.system: r.flags for r in g2.rows}
     assert flagged["oracle"] == []
     assert flagged["empty"] and flagged["empty"][0].startswith("incomplete: interrupted, 10/28")
-    assert res.record.benchmark["name"] == "tiny-x2"
+    assert res.record.benchmark.name == "tiny-x2"
     md = write_leaderboard(runs, tmp_path / "lb", plots=False).markdown
     assert "| empty ⚠ |" in md and "incomplete: interrupted, 10/28 predicted" in md
 

@@ -14,14 +14,11 @@ from pycocotools import mask as mask_utils
 
 from muie_bench.benchmark import Benchmark, load_benchmark
 from muie_bench.errors import UserError
-from muie_bench.metrics.evaluate import (
-    read_instance_scores,
-    read_predictions,
-    score,
-    write_scores,
-)
+from muie_bench.metrics.evaluate import score
 from muie_bench.paper_sets import columns_for
+from muie_bench.run.files import read_instance_scores, write_score_files
 from muie_bench.schema import RLE, Prediction, Scores
+from muie_bench.scoring import read_predictions
 from muie_bench.systems.registry import build_system
 
 
@@ -84,7 +81,7 @@ def test_unknown_and_duplicate_prediction_ids(tiny_dir: Path) -> None:
 def test_score_files_round_trip_and_read_errors(tiny_dir: Path, tmp_path: Path) -> None:
     bench = load_benchmark(tiny_dir)
     scores, inst = score(bench, predictions_of("oracle", bench), n_resamples=20)
-    write_scores(tmp_path, scores, inst)
+    write_score_files(tmp_path, scores, inst)
     assert Scores.model_validate_json((tmp_path / "scores.json").read_text()) == scores
     assert read_instance_scores(tmp_path / "instance_scores.jsonl") == inst
     bad = tmp_path / "p.jsonl"

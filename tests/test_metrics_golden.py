@@ -200,16 +200,19 @@ def test_track_on_disjoint_frames_and_partial_overlap() -> None:
     g = VideoTrack(fps=8, frames={0: m, 1: m, 2: m})
     i = inst("ee", {"entities": [ent("a", "PER", "man", video_track=g)], "events": [
         _event("t", "Walk", ("walk", None), [("agent", "a")])]}, None, mods=("video",))
+    walk = [_event("t", "Walk", ("walk", None), [("agent", "1")])]  # "1" is a region: an argument
     disjoint = VideoTrack(fps=8, frames={5: m, 6: m})
-    s = score_instance(i, pred(entities=[ent("1", "PER", "man", video_track=disjoint)]))
+    s = score_instance(i, pred(entities=[ent("1", "PER", "man", video_track=disjoint)],
+                                   events=walk))
     assert s.grounding["v_trck"] == 0.0
     # frames {1,2,3} vs {0,1,2} with equal masks: 2 frames IoU 1 out of 4 in the union
     shifted = VideoTrack(fps=8, frames={1: m, 2: m, 3: m})
-    s = score_instance(i, pred(entities=[ent("1", "PER", "man", video_track=shifted)]))
+    s = score_instance(i, pred(entities=[ent("1", "PER", "man", video_track=shifted)],
+                                   events=walk))
     assert s.grounding["v_trck"] == pytest.approx(0.5)
     # half-size mask on every frame: mean per-frame IoU 0.5
     half = VideoTrack(fps=8, frames={k: box(2, 2, 5, 8) for k in (0, 1, 2)})
-    s = score_instance(i, pred(entities=[ent("1", "PER", "man", video_track=half)]))
+    s = score_instance(i, pred(entities=[ent("1", "PER", "man", video_track=half)], events=walk))
     assert s.grounding["v_trck"] == pytest.approx(0.5)
 
 

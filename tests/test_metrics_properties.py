@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pycocotools import mask as mask_utils
 
 from muie_bench.benchmark import Benchmark
 from muie_bench.metrics.evaluate import aggregate, score_instance
-from muie_bench.metrics.grounding import mask_iou_matrix, span_iou, track_iou_matrix
+from muie_bench.metrics.grounding import (
+    hungarian_mean,
+    mask_iou_matrix,
+    span_iou,
+    task_regions,
+    track_iou_matrix,
+)
 from muie_bench.schema import (
     RLE,
     Annotation,
@@ -166,7 +173,9 @@ def test_oracle_system_scores_100_and_empty_system_0(case: tuple[Instance, Annot
     empty = score_instance(inst, EMPTY.predict(inst, bench))
     for metric, value in _all_values(inst, empty).items():
         assert value == 0.0, metric
-    if any(m.grounded_modalities() for m in inst.gold.mentions()):
+    regions = task_regions(inst.gold, inst.task)
+    gold = inst.gold.mentions()
+    if any(gold[i].grounded_modalities() for i in regions.mentions | regions.triggers):
         assert oracle.grounding and all(v == 1.0 for v in oracle.grounding.values())
 
 
@@ -187,8 +196,83 @@ def test_values_bounded_and_tp_consistent(case: tuple[Instance, Annotation]) -> 
             assert mv.ci_low <= mv.value + 1e-9 <= mv.ci_high + 2e-9
 
 
+# A counterexample of the old summation (matched IoUs summed in matching order): gold rows
+# 0, 2, 3 carry the same mask, so permuting the predicted entities makes the Hungarian
+# algorithm assign the IoUs {1, 0.29.., 0.21..} to the rows in another order, and the
+# naive sum gave I-Seg 0.3743047830923248 against 0.37430478309232484.
+_M_A = {"size": [6, 7], "counts": "01111031LN1010O1OO20N00001"}
+_M_B = {"size": [6, 7], "counts": "1221ON00131N24LM1O"}
+_M_C = {"size": [6, 7], "counts": "811132MM2011NOO012"}
+ORDER_CASE = (
+    Instance(id="x", set="s", modalities=["image"], task="ner", image="media/x.image",
+             gold=Annotation.model_validate({"entities": [
+                 {"id": "e0", "type": "LOC", "text": "w2", "image_mask": _M_A},
+                 {"id": "e1", "type": "PER", "text": "w3", "image_mask": _M_B},
+                 {"id": "e2", "type": "ORG", "text": "w5", "image_mask": _M_A},
+                 {"id": "e3", "type": "LOC", "text": "w4", "image_mask": _M_A}]})),
+    Annotation.model_validate({"entities": [
+        {"id": "e0", "type": "LOC", "text": "w3", "image_mask": _M_A},
+        {"id": "e1", "type": "PER", "text": "w6", "image_mask": _M_C},
+        {"id": "e2", "type": "ORG", "text": "w5", "image_mask": _M_C}]}),
+)
+
+
+def _old_hungarian_mean(iou: np.ndarray) -> float:
+    """The summation the order-invariance fix replaced (matched IoUs in matching order)."""
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(iou, maximize=True)
+    return float(iou[rows, cols].sum()) / max(iou.shape)
+
+
+def test_old_matched_iou_sum_depended_on_the_prediction_order_and_the_new_one_does_not() -> None:
+    inst, pred = ORDER_CASE
+    gold_masks = [m.image_mask for m in inst.gold.entities if m.image_mask is not None]
+    pred_masks = [m.image_mask for m in pred.entities if m.image_mask is not None]
+    iou = mask_iou_matrix(gold_masks, pred_masks)
+    permuted = iou[:, [1, 2, 0]]  # the order random.Random(1) shuffles the entities into
+    assert _old_hungarian_mean(iou) == 0.3743047830923248
+    assert _old_hungarian_mean(permuted) == 0.37430478309232484
+    for cols in ([0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]):
+        assert hungarian_mean(iou[:, cols]) == hungarian_mean(iou)
+    shuffled = pred.model_copy(deep=True)
+    shuffled.entities = [shuffled.entities[i] for i in (1, 2, 0)]
+    a = score_instance(inst, Prediction(id="x", output=pred)).grounding["i_seg"]
+    b = score_instance(inst, Prediction(id="x", output=shuffled)).grounding["i_seg"]
+    assert a == b == hungarian_mean(iou)
+
+
+def test_hungarian_mean_is_an_exactly_rounded_sum_in_any_order() -> None:
+    iou = np.diag([0.1, 0.2, 0.3])
+    reversed_ = iou[::-1, ::-1]  # the same regions, listed in the opposite order
+    assert _old_hungarian_mean(iou) == 0.6000000000000001 / 3  # (0.1 + 0.2) + 0.3
+    assert _old_hungarian_mean(reversed_) == 0.6 / 3  # (0.3 + 0.2) + 0.1
+    assert hungarian_mean(iou) == hungarian_mean(reversed_) == math.fsum([0.1, 0.2, 0.3]) / 3
+
+
+def test_span_iou_and_set_means_are_order_invariant_sums() -> None:
+    spans = [(0.1, 0.2), (1.0, 1.3), (2.0, 2.7), (5.0, 5.1)]
+    other = [(0.15, 1.1), (2.2, 5.05)]
+    v = span_iou(spans, other)
+    for r in range(5):
+        perm = spans[:]
+        random.Random(r).shuffle(perm)
+        assert span_iou(perm, other[::-1]) == v
+    from muie_bench.metrics.stats import metric_from_columns, metric_resamples
+
+    vals = np.array([[0.1], [0.2], [0.3], [np.nan], [0.7]])
+    weights = np.array([[1.0, 2.0, 0.0, 1.0, 1.0], [0.0, 0.0, 3.0, 1.0, 1.0]])
+    base, base_r = metric_from_columns(vals), metric_resamples(vals, weights)
+    for r in range(5):
+        idx = list(range(5))
+        random.Random(r).shuffle(idx)
+        assert metric_from_columns(vals[idx]) == base
+        assert (metric_resamples(vals[idx], weights[:, idx]) == base_r).all()
+
+
 @settings(max_examples=120, deadline=None)
 @given(cases(), st.randoms(use_true_random=False))
+@example(ORDER_CASE, random.Random(1))
 def test_permuting_the_prediction_changes_nothing(case: tuple[Instance, Annotation],
                                                   r: random.Random) -> None:
     inst, pred = case

@@ -13,7 +13,7 @@ from mllm_server import GrounderServer
 
 from muie_bench.benchmark import load_benchmark
 from muie_bench.errors import UserError
-from muie_bench.runner import RunOptions, run
+from muie_bench.run.runner import RunOptions, run
 from muie_bench.schema import Prediction
 from muie_bench.systems.mllm.replay import read_replay
 from muie_bench.systems.registry import build_system
@@ -125,8 +125,8 @@ def test_instance_missing_from_replay_fails_alone(tiny_dir: Path, tmp_path: Path
     res = run(RunOptions(system="reamo", overrides={"replay_path": str(replay),
                                                     "grounder": "none"},
                          benchmark=tiny_dir, sets=["ti-ner"], out=tmp_path / "runs", score=False))
-    assert res.record.counts["failed"] == 1 and res.record.counts["done"] == 1
-    assert "no line for id 'ti-ner-1'" in res.record.errors[0]["error"]
+    assert res.record.counts.failed == 1 and res.record.counts.done == 1
+    assert "no line for id 'ti-ner-1'" in res.record.errors[0].error
 
 
 @pytest.mark.parametrize(

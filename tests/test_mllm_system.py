@@ -15,7 +15,7 @@ from mllm_server import ChatServer, GrounderServer
 
 from muie_bench.benchmark import load_benchmark
 from muie_bench.errors import UserError
-from muie_bench.runner import RunOptions, run
+from muie_bench.run.runner import RunOptions, run
 from muie_bench.schema import Prediction
 from muie_bench.systems.registry import build_system
 
@@ -348,7 +348,7 @@ def test_concurrency_limit_holds_across_workers(tiny_dir: Path, tmp_path: Path) 
              "timeout": 30.0}
         res = run(RunOptions(system="reamo", overrides=s, benchmark=tiny_dir,
                              sets=["ti-ner", "ta-ner"], workers=4, out=tmp_path, score=False))
-        assert res.record.counts["done"] == 4
+        assert res.record.counts.done == 4
         assert len(chat.requests) == 4 and chat.max_inflight == 1
 
 

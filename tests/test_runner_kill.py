@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from muie_bench.replicate import replicate_benchmark
-from muie_bench.run_dir import PREDICTIONS
+from muie_bench.run.files import PREDICTIONS
 
 TESTS = Path(__file__).resolve().parent
 

@@ -12,8 +12,9 @@ import pytest
 
 from muie_bench.errors import UserError
 from muie_bench.replicate import replicate_benchmark
-from muie_bench.run_dir import PREDICTIONS, scan_predictions
-from muie_bench.runner import RunOptions, run
+from muie_bench.run.files import PREDICTIONS, RunDir
+from muie_bench.run.runner import RunOptions, run
+from muie_bench.schema import RunCounts
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
@@ -33,7 +34,7 @@ def test_run_then_resume_skips_done(tmp_path: Path, tiny_dir: Path) -> None:
     first = run(_opts(tmp_path, tiny_dir))
     assert first.predicted_now == 14 and not first.resumed
     assert first.record.status == "complete"
-    assert first.record.counts == {"total": 14, "done": 14, "failed": 0, "missing": 0}
+    assert first.record.counts == RunCounts(total=14, done=14, failed=0, missing=0)
     again = run(_opts(tmp_path, tiny_dir))
     assert again.resumed and again.run_dir == first.run_dir
     assert again.predicted_now == 0 and again.already_done == 14
@@ -49,7 +50,7 @@ def test_other_settings_or_selection_start_another_run(tmp_path: Path, tiny_dir:
     c = run(_opts(tmp_path, tiny_dir, system="test-flaky", sets=["ti-ner"]))
     assert len({a.run_dir, b.run_dir, c.run_dir}) == 3
     assert a.record.system.fingerprint != b.record.system.fingerprint
-    assert c.record.counts["total"] == 2 and c.record.selection["sets"] == ["ti-ner"]
+    assert c.record.counts.total == 2 and c.record.selection.sets == ["ti-ner"]
 
 
 def test_torn_last_line_is_cut_and_redone(tmp_path: Path, tiny_dir: Path) -> None:
@@ -59,7 +60,7 @@ def test_torn_last_line_is_cut_and_redone(tmp_path: Path, tiny_dir: Path) -> Non
     last_id = json.loads(lines[-1])["id"]
     # simulate a crash in the middle of writing the last line
     path.write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])
-    scan = scan_predictions(path, repair=False)
+    scan = RunDir(res.run_dir).scan(repair=False)
     assert last_id not in scan.lines and scan.repaired_bytes > 0
     again = run(_opts(tmp_path, tiny_dir, sets=["ti-ner", "a-re"]))
     assert again.predicted_now == 1
@@ -81,8 +82,8 @@ def test_failing_instances_are_recorded_and_run_completes(tmp_path: Path, tiny_d
                     overrides={"fail_suffixes": ["-1"]}, workers=3))
     rec = res.record
     assert rec.status == "complete"
-    assert rec.counts == {"total": 14, "done": 7, "failed": 7, "missing": 0}
-    failed = {e["id"] for e in rec.errors}
+    assert rec.counts == RunCounts(total=14, done=7, failed=7, missing=0)
+    failed = {e.id for e in rec.errors}
     assert failed == {f"{s}-1" for s in ("ti-ner", "ta-ner", "a-re", "ia-re", "i-ee", "v-ee",
                                          "tv-ee")}
     lines = [json.loads(x) for x in (res.run_dir / PREDICTIONS).read_text().splitlines()]
@@ -99,7 +100,7 @@ def test_failing_instances_are_recorded_and_run_completes(tmp_path: Path, tiny_d
                      overrides={"fail_suffixes": ["-1"]})).predicted_now == 0
     retry = run(_opts(tmp_path, tiny_dir, system="test-flaky",
                       overrides={"fail_suffixes": ["-1"]}, retry_failed=True))
-    assert retry.predicted_now == 7 and retry.record.counts["failed"] == 7
+    assert retry.predicted_now == 7 and retry.record.counts.failed == 7
 
 
 def test_cli_exit_status_counts_failures(tmp_path: Path, tiny_dir: Path) -> None:
@@ -144,9 +145,9 @@ def test_setup_failure_stops_the_run(tmp_path: Path, tiny_dir: Path, kind: str,
 def test_timeout_fails_the_instance_and_moves_on(tmp_path: Path, tiny_dir: Path) -> None:
     res = run(_opts(tmp_path, tiny_dir, system="test-hang", sets=["ti-ner"], timeout=0.5,
                     overrides={"hang": 20}))
-    assert res.record.counts == {"total": 2, "done": 1, "failed": 1, "missing": 0}
-    assert res.record.errors[0]["id"] == "ti-ner-1"
-    assert res.record.errors[0]["error"].startswith("PredictTimeout: no prediction after 0.5 s")
+    assert res.record.counts == RunCounts(total=2, done=1, failed=1, missing=0)
+    assert res.record.errors[0].id == "ti-ner-1"
+    assert res.record.errors[0].error.startswith("PredictTimeout: no prediction after 0.5 s")
 
 
 def test_run_json_provenance_has_no_secret(tmp_path: Path, tiny_dir: Path) -> None:
@@ -160,7 +161,7 @@ def test_run_json_provenance_has_no_secret(tmp_path: Path, tiny_dir: Path) -> No
     assert rec["argv"] == ["muie-bench", "run", "-o", "api_key=***", "--token", "***"]
     assert "api_key" not in rec["system"]["settings"]
     assert rec["system"]["settings"]["fail_suffixes"] == []
-    assert rec["benchmark"]["sha256"] == res.record.benchmark["sha256"]
+    assert rec["benchmark"]["sha256"] == res.record.benchmark.sha256
     assert len(rec["benchmark"]["sha256"]) == 64
     assert rec["host"]["cpus"] >= 1 and "python" in rec["packages"]
     assert len(rec["git"].get("commit", "x" * 40)) == 40
@@ -178,7 +179,7 @@ def test_user_errors(tmp_path: Path, tiny_dir: Path) -> None:
 
 
 def test_a_run_in_use_is_refused(tmp_path: Path, tiny_dir: Path) -> None:
-    from muie_bench.run_dir import RunLock
+    from muie_bench.run.files import RunLock
 
     res = run(_opts(tmp_path, tiny_dir, sets=["ti-ner"]))
     with RunLock(res.run_dir), pytest.raises(UserError, match="in use by another muie-bench"):
@@ -190,7 +191,7 @@ def test_a_run_in_use_is_refused(tmp_path: Path, tiny_dir: Path) -> None:
 def test_prediction_writer_fsyncs_in_the_background_and_on_close(tmp_path: Path) -> None:
     import time
 
-    from muie_bench.run_dir import PredictionWriter
+    from muie_bench.run.files import PredictionWriter
 
     w = PredictionWriter(tmp_path / "p.jsonl", fsync_interval=0.05)
     w.write_line('{"id": "a"}')

@@ -13,7 +13,8 @@ import pytest
 from muie_bench.compare import compare_runs
 from muie_bench.errors import UserError
 from muie_bench.replicate import replicate_benchmark
-from muie_bench.runner import RunOptions, run, score_run
+from muie_bench.run.files import RunDir
+from muie_bench.run.runner import RunOptions, run, score_run
 from muie_bench.schema import Scores
 
 pytest.importorskip("muie_bench.metrics.evaluate", reason="scoring needs the metrics package")
@@ -82,7 +83,7 @@ def test_cli_score_run_dir(pair: tuple[Path, Path]) -> None:
 
 
 def test_compare_oracle_and_empty(pair: tuple[Path, Path]) -> None:
-    res = compare_runs(pair[0], pair[1], n_resamples=300)
+    res = compare_runs(RunDir(pair[0]), RunDir(pair[1]), n_resamples=300)
     assert {r.set for r in res.rows} == {"ti-ner", "ta-ner", "a-re", "ia-re", "i-ee", "v-ee",
                                          "tv-ee"}
     paper = [r for r in res.rows if r.metric != "grounded_f1"]
@@ -96,7 +97,7 @@ def test_compare_refuses_runs_on_different_benchmarks(
     other = replicate_benchmark(tiny_dir, tmp_path / "b", 14, name="tiny-copy")
     res = run(RunOptions(system="oracle", benchmark=other, out=tmp_path / "runs", n_resamples=50))
     with pytest.raises(UserError, match="not comparable"):
-        compare_runs(pair[0], res.run_dir)
+        compare_runs(RunDir(pair[0]), res.run)
 
 
 def test_cli_run_all_leaderboard_compare(tmp_path: Path, tiny_dir: Path) -> None:

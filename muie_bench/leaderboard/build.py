@@ -63,14 +63,15 @@ def _cell(mv: MetricValue) -> Cell:
 def _flags(rec: RunRecord) -> list[str]:
     flags: list[str] = []
     counts = rec.counts
-    if rec.status != "complete" or counts.get("missing", 0):
+    if rec.status != "complete" or counts.missing:
         flags.append(
-            f"incomplete: {rec.status}, {counts.get('done', 0) + counts.get('failed', 0)}"
-            f"/{counts.get('total', '?')} predicted"
+            f"incomplete: {rec.status}, {counts.done + counts.failed}"
+            f"/{counts.total} predicted"
         )
-    if counts.get("failed", 0):
-        flags.append(f"{counts['failed']} instance(s) failed")
-    sel = {k: v for k, v in rec.selection.items() if k != "instances" and v}
+    if counts.failed:
+        flags.append(f"{counts.failed} instance(s) failed")
+    sel = {k: v for k, v in rec.selection.model_dump().items()
+           if k != "instances" and v}
     if sel:
         flags.append("subset: " + ", ".join(f"{k}={v}" for k, v in sel.items()))
     return flags
@@ -94,12 +95,12 @@ def _row_of(rec: RunRecord, sc: Scores, d: Path) -> Row:
 def _preference(run: RunFiles) -> tuple[int, int, str, str]:
     """Larger is preferred among the runs of one system row."""
     rec = run.record
-    return (int(rec.status == "complete"), rec.counts.get("total", 0), rec.started, rec.run_id)
+    return (int(rec.status == "complete"), rec.counts.total, rec.started, rec.run_id)
 
 
 def _bench_key(rec: RunRecord) -> tuple[str, str, str]:
     b = rec.benchmark
-    return (b.get("name", "?"), b.get("version", "?"), b.get("sha256", ""))
+    return (b.name, b.version, b.sha256)
 
 
 def collect(runs: list[RunFiles]) -> list[Group]:

@@ -14,13 +14,12 @@ modality.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import ValidationError
 
 from muie_bench.errors import UserError
 from muie_bench.schema import (
@@ -37,7 +36,7 @@ from muie_bench.schema import (
 )
 
 from .grounded import grounded_match
-from .grounding import GROUNDING_METRICS, all_masks, ground_instance
+from .grounding import GROUNDING_METRICS, all_masks, ground_instance, task_regions
 from .ie import PER_TYPE_METRICS, TASK_METRICS, match, task_items
 from .rle import first_invalid, rle_error
 from .stats import (
@@ -55,8 +54,6 @@ if TYPE_CHECKING:
     from muie_bench.benchmark import Benchmark
 
 CI_LEVEL = 0.95
-SCORES_FILE = "scores.json"
-INSTANCE_SCORES_FILE = "instance_scores.jsonl"
 _EMPTY = Annotation()
 
 
@@ -72,6 +69,9 @@ def score_instance(
 ) -> InstanceScore:
     """Counts of every IE metric of the instance's task, grounded F1, grounding values.
 
+    Grounding values are over the task's region mentions of both sides
+    (:func:`~muie_bench.metrics.grounding.task_regions`): a mention in no tuple is ignored.
+
     ``prediction`` None (missing) or with ``parse_error`` set scores as empty. Raises
     UserError for a predicted mask that is not a valid RLE or whose size differs from the
     gold masks (an input error, never 0). ``check_rle=False`` skips the RLE validation for
@@ -85,6 +85,7 @@ def score_instance(
     grounding = ground_instance(
         gold_mentions, pred.mentions(), f"instance {instance.id!r}",
         _pred_locations(pred_id, pred), check_rle,
+        task_regions(gold, instance.task), task_regions(pred, instance.task),
     )
     has_text = instance.text is not None
     g_items = task_items(gold, instance.task)
@@ -147,7 +148,8 @@ def aggregate(
     Sets appear in manifest order (only those with instance scores); an instance score
     naming a set that is not in the manifest is a UserError. Macro value = mean over the
     sets that report the metric; its CI comes from the same per-set resamples (stratified
-    bootstrap: resample r of the macro is the mean of resample r of each set).
+    bootstrap: resample r of the macro is the mean of resample r of each set). Means are
+    exactly rounded sums (``math.fsum``) over the count: independent of order and CPU.
     """
     by_set: dict[str, list[InstanceScore]] = {}
     for s in instance_scores:
@@ -205,13 +207,13 @@ def aggregate(
         )
     macro: dict[str, MetricValue] = {}
     for metric, vals in samples.items():
-        mv = MetricValue(value=float(np.mean([v for v, _ in vals])), n=len(vals))
+        mv = MetricValue(value=math.fsum(v for v, _ in vals) / len(vals), n=len(vals))
         arrays = [r for _, r in vals if r is not None]
         if arrays and len(arrays) == len(vals):
-            with np.errstate(all="ignore"):
-                stacked = np.vstack(arrays)
-                ok = ~np.isnan(stacked).any(axis=0)
-                mv.ci_low, mv.ci_high = percentile_ci(stacked[:, ok].mean(axis=0), CI_LEVEL)
+            stacked = np.vstack(arrays)
+            ok = ~np.isnan(stacked).any(axis=0)
+            means = [math.fsum(col) / len(col) for col in stacked[:, ok].T.tolist()]
+            mv.ci_low, mv.ci_high = percentile_ci(np.array(means, dtype=np.float64), CI_LEVEL)
         macro[metric] = mv
     n = len(instance_scores)
     missing = sum(s.missing for s in instance_scores)
@@ -290,66 +292,3 @@ def _check_all_masks(benchmark: Benchmark, preds: dict[str, Prediction]) -> None
                         f"{where}: mention {m.id!r} (mentions[{i}]).{field}.counts: not a valid "
                         f"COCO RLE ({err})"
                     )
-
-
-# --------------------------------------------------------------------------- files
-
-
-def _validation_line(e: ValidationError, where: str) -> str:
-    from muie_bench.benchmark import format_validation_error
-
-    lines = format_validation_error(e, where)
-    more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
-    return lines[0] + more
-
-
-def read_predictions(path: Path) -> list[Prediction]:
-    """Parse ``predictions.jsonl`` (blank lines skipped).
-
-    A malformed line or a repeated id is a UserError ``file:line: field: message``.
-    """
-    if not path.is_file():
-        raise UserError(f"{path}: no such predictions file")
-    out: list[Prediction] = []
-    first_line: dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                p = Prediction.model_validate_json(line)
-            except ValidationError as e:
-                raise UserError(_validation_line(e, f"{path}:{n}")) from None
-            if p.id in first_line:
-                raise UserError(
-                    f"{path}:{n}: id: duplicate prediction id {p.id!r} "
-                    f"(first on line {first_line[p.id]})"
-                )
-            first_line[p.id] = n
-            out.append(p)
-    return out
-
-
-def write_scores(out_dir: Path, scores: Scores, instance_scores: list[InstanceScore]) -> None:
-    """Write ``scores.json`` and ``instance_scores.jsonl`` into ``out_dir`` (created)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / SCORES_FILE).write_text(scores.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    with open(out_dir / INSTANCE_SCORES_FILE, "w", encoding="utf-8") as f:
-        for s in instance_scores:
-            f.write(s.model_dump_json() + "\n")
-
-
-def read_instance_scores(path: Path) -> list[InstanceScore]:
-    """Parse ``instance_scores.jsonl``; a malformed line is a UserError ``file:line: ...``."""
-    if not path.is_file():
-        raise UserError(f"{path}: no such instance scores file")
-    out: list[InstanceScore] = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                out.append(InstanceScore.model_validate_json(line))
-            except ValidationError as e:
-                raise UserError(_validation_line(e, f"{path}:{n}")) from None
-    return out

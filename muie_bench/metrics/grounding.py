@@ -3,14 +3,25 @@
 Conventions (DESIGN.md): the IoU of two empty regions is 1, of an empty and a non-empty
 region 0; masks of different sizes are an input error (:class:`UserError`), never 0.
 
+The **regions** of an annotation are the mentions its task's tuples refer to, on both the
+gold and the predicted side (:func:`task_regions`): NER, the entities; RE, the heads and
+tails of the relations; EE, the arguments of the events and, in a modality where some gold
+trigger of the instance is grounded, the triggers. A mention in no tuple is not a region
+(it neither caps a perfect answer nor earns credit); a region counts in a modality when it
+carries a grounding there.
+
 Per instance and modality, the gold regions ``G`` and predicted regions ``K`` are matched
 one-to-one by the Hungarian algorithm maximising the summed IoU; the smaller side is
 padded with empty matches to ``P = max(|G|, |K|)`` that score 0, and the instance value is
 the matched IoU sum divided by ``P`` (:func:`hungarian_mean`).
+
+Every sum of floats here is exactly rounded (``math.fsum``), so no value depends on the
+order of the mentions, on the matching order or on the CPU's SIMD width.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,9 +31,9 @@ from pycocotools import mask as mask_utils
 from scipy.optimize import linear_sum_assignment
 
 from muie_bench.errors import UserError
-from muie_bench.schema import RLE, AudioSpan, Mention, Modality, VideoTrack
+from muie_bench.schema import RLE, Annotation, AudioSpan, Mention, Modality, Task, VideoTrack
 
-from .rle import first_invalid, to_coco
+from .rle import first_invalid, rle_areas, to_coco
 
 FloatMatrix = NDArray[np.float64]
 
@@ -36,6 +47,11 @@ def hungarian_mean(iou: FloatMatrix) -> float:
     ``sum of matched IoUs / max(rows, cols)``: unmatched regions on the larger side score 0.
     A 0x0 matrix gives 1.0 (nothing to ground, nothing predicted); 0 rows and k > 0
     columns gives 0.0.
+
+    Exactly invariant to the order of the columns (predicted regions): the columns are
+    put in a canonical (lexicographic) order before matching, and the matched IoUs are
+    summed exactly rounded (``math.fsum``), so tied matchings of equal real sum give the
+    same value too.
     """
     g, k = iou.shape
     p = max(g, k)
@@ -43,8 +59,9 @@ def hungarian_mean(iou: FloatMatrix) -> float:
         return 1.0
     if g == 0 or k == 0:
         return 0.0
-    rows, cols = linear_sum_assignment(iou, maximize=True)
-    total: float = float(iou[rows, cols].sum())
+    canonical = iou[:, np.lexsort(iou[::-1])]
+    rows, cols = linear_sum_assignment(canonical, maximize=True)
+    total: float = math.fsum(canonical[rows, cols].tolist())
     return total / int(p)
 
 
@@ -62,8 +79,8 @@ def mask_iou_matrix(gold: Sequence[RLE], pred: Sequence[RLE]) -> FloatMatrix:
     g = [to_coco(m) for m in gold]
     k = [to_coco(m) for m in pred]
     iou = np.asarray(mask_utils.iou(g, k, [0] * len(k)), dtype=np.float64).reshape(len(g), len(k))
-    g_empty = np.asarray(mask_utils.area(g)) == 0
-    k_empty = np.asarray(mask_utils.area(k)) == 0
+    g_empty = rle_areas(gold) == 0
+    k_empty = rle_areas(pred) == 0
     if g_empty.any() and k_empty.any():
         iou[np.outer(g_empty, k_empty)] = 1.0
     return iou
@@ -99,12 +116,13 @@ def track_iou_matrix(gold: Sequence[VideoTrack], pred: Sequence[VideoTrack]) -> 
     A pair's IoU is the mean, over the frames where either track has a mask, of the
     per-frame mask IoU; a frame present on one side only scores 0. Two tracks with no
     frames score 1. Frame indices are compared as they are (fps is not used).
-    Per-frame IoUs are computed once per frame for all pairs present in it.
+    Per-frame IoUs are computed once per frame for all pairs present in it and summed
+    exactly rounded (``math.fsum``) per pair.
     """
     n_g, n_k = len(gold), len(pred)
-    inter = np.zeros((n_g, n_k))
     if n_g == 0 or n_k == 0:
-        return inter
+        return np.zeros((n_g, n_k))
+    parts: dict[tuple[int, int], list[float]] = {}
     by_frame_g: dict[int, list[tuple[int, RLE]]] = {}
     for i, t in enumerate(gold):
         for f, m in t.frames.items():
@@ -117,10 +135,13 @@ def track_iou_matrix(gold: Sequence[VideoTrack], pred: Sequence[VideoTrack]) -> 
         ks = by_frame_k.get(f)
         if not ks:
             continue
-        iou = mask_iou_matrix([m for _, m in gs], [m for _, m in ks])
-        gi = np.array([i for i, _ in gs])
-        kj = np.array([j for j, _ in ks])
-        inter[np.ix_(gi, kj)] += iou
+        iou = mask_iou_matrix([m for _, m in gs], [m for _, m in ks]).tolist()
+        for a, (i, _) in enumerate(gs):
+            for b, (j, _) in enumerate(ks):
+                parts.setdefault((i, j), []).append(iou[a][b])
+    inter = np.zeros((n_g, n_k))
+    for (i, j), vals in parts.items():
+        inter[i, j] = math.fsum(vals)
     frames_g = [set(t.frames) for t in gold]
     frames_k = [set(t.frames) for t in pred]
     union = np.array(
@@ -158,25 +179,31 @@ def span_union(spans: Sequence[AudioSpan]) -> list[tuple[float, float]]:
 def span_iou(a: Sequence[AudioSpan], b: Sequence[AudioSpan]) -> float:
     """1-D IoU of the unions of two lists of [start, end] time spans, in [0, 1].
 
-    Two empty lists score 1; an empty and a non-empty list 0.
+    Two empty lists score 1; an empty and a non-empty list 0. Lengths and the intersection
+    are exactly rounded sums (``math.fsum``). A non-finite time (NaN, +-inf) is a
+    ValueError: it has no place on a time axis (the file readers reject it first).
     """
+    for s, e in (*a, *b):
+        if not (math.isfinite(s) and math.isfinite(e)):
+            raise ValueError(f"audio span [{s}, {e}]: times must be finite numbers")
     ua, ub = span_union(a), span_union(b)
-    len_a = sum(e - s for s, e in ua)
-    len_b = sum(e - s for s, e in ub)
+    len_a = math.fsum(e - s for s, e in ua)
+    len_b = math.fsum(e - s for s, e in ub)
     if len_a <= 0 and len_b <= 0:
         return 1.0
-    inter = 0.0
+    pieces: list[float] = []
     i = j = 0
     while i < len(ua) and j < len(ub):
         lo = max(ua[i][0], ub[j][0])
         hi = min(ua[i][1], ub[j][1])
         if hi > lo:
-            inter += hi - lo
+            pieces.append(hi - lo)
         if ua[i][1] < ub[j][1]:
             i += 1
         else:
             j += 1
-    return min(1.0, inter / (len_a + len_b - inter))
+    inter = math.fsum(pieces)
+    return min(1.0, inter / math.fsum((len_a, len_b, -inter)))
 
 
 def span_iou_matrix(
@@ -217,10 +244,15 @@ class ModalityGrounding:
         A predicted mention without a region here counts as an empty region (IoU 1 with an
         empty gold region, else 0). A gold mention not grounded here raises KeyError.
         """
-        r = self.gold.index(gold_mention)
-        if pred_mention in self.pred:
-            return float(self.iou[r, self.pred.index(pred_mention)])
+        r = self._rows[gold_mention]
+        c = self._cols.get(pred_mention)
+        if c is not None:
+            return float(self.iou[r, c])
         return 1.0 if self.gold_empty[r] else 0.0
+
+    def __post_init__(self) -> None:
+        self._rows = {m: r for r, m in enumerate(self.gold)}  # O(1) pair lookups
+        self._cols = {m: c for c, m in enumerate(self.pred)}
 
 
 def all_masks(mentions: Sequence[Mention]) -> list[RLE]:
@@ -241,15 +273,47 @@ def _gold_size(masks: list[RLE], where: str) -> tuple[int, int] | None:
     return next(iter(sizes)) if sizes else None  # type: ignore[return-value]
 
 
-def _masks(mentions: Sequence[Mention]) -> tuple[list[int], list[RLE]]:
-    """Indices and image masks of the mentions that carry one."""
-    pairs = [(i, m.image_mask) for i, m in enumerate(mentions) if m.image_mask is not None]
+@dataclass(frozen=True)
+class Regions:
+    """Indices (in :meth:`Annotation.mentions` order) of an annotation's region mentions.
+
+    ``mentions``: entity mentions some tuple refers to; ``triggers``: event triggers (regions
+    only in a modality where some gold trigger of the instance is grounded).
+    """
+
+    mentions: frozenset[int]
+    triggers: frozenset[int]
+
+
+def task_regions(ann: Annotation, task: Task) -> Regions:
+    """The region mentions of ``ann`` for ``task`` (the definition in the module docstring)."""
+    index = {m.id: i for i, m in enumerate(ann.mentions())}
+    if task == "ner":
+        return Regions(frozenset(range(len(ann.entities))), frozenset())
+    if task == "re":
+        return Regions(frozenset(index[r.head] for r in ann.relations)
+                       | frozenset(index[r.tail] for r in ann.relations), frozenset())
+    args = frozenset(index[a.mention] for e in ann.events for a in e.arguments)
+    return Regions(args, frozenset(index[e.trigger.id] for e in ann.events))
+
+
+def _selected(mentions: Sequence[Mention], regions: Regions | None, triggers: bool) -> list[int]:
+    """Indices of the region mentions (every mention when ``regions`` is None)."""
+    if regions is None:
+        return list(range(len(mentions)))
+    keep = regions.mentions | regions.triggers if triggers else regions.mentions
+    return sorted(keep)
+
+
+def _masks(mentions: Sequence[Mention], sel: Sequence[int]) -> tuple[list[int], list[RLE]]:
+    """Indices and image masks of the selected mentions that carry one."""
+    pairs = [(i, m) for i in sel if (m := mentions[i].image_mask) is not None]
     return [i for i, _ in pairs], [r for _, r in pairs]
 
 
-def _tracks(mentions: Sequence[Mention]) -> tuple[list[int], list[VideoTrack]]:
-    """Indices and video tracks of the mentions that carry one."""
-    pairs = [(i, m.video_track) for i, m in enumerate(mentions) if m.video_track is not None]
+def _tracks(mentions: Sequence[Mention], sel: Sequence[int]) -> tuple[list[int], list[VideoTrack]]:
+    """Indices and video tracks of the selected mentions that carry one."""
+    pairs = [(i, t) for i in sel if (t := mentions[i].video_track) is not None]
     return [i for i, _ in pairs], [t for _, t in pairs]
 
 
@@ -259,43 +323,54 @@ def ground_instance(
     where: str,
     pred_where: Sequence[str],
     check_rle: bool = True,
+    gold_regions: Regions | None = None,
+    pred_regions: Regions | None = None,
 ) -> dict[Modality, ModalityGrounding]:
-    """IoU matrices of every modality in which some gold mention is grounded.
+    """IoU matrices of every modality in which some gold region is grounded.
 
     ``where`` names the instance (for gold errors); ``pred_where[i]`` names predicted
-    mention i's field (for prediction errors). Modalities without gold regions are absent
-    (an instance without gold groundings in a modality is not in that modality's mean), so
-    predicted regions there are neither checked nor scored. ``check_rle=False`` skips the
-    RLE validation (sizes are always checked) for callers that validated every mask.
+    mention i's field (for prediction errors). ``gold_regions`` / ``pred_regions``
+    (:func:`task_regions`) select the region mentions; None: every mention is a region.
+    Modalities without gold regions are absent (an instance without gold groundings in a
+    modality is not in that modality's mean), so predicted regions there are neither
+    checked nor scored; mentions that are not regions are neither. ``check_rle=False``
+    skips the RLE validation (sizes are always checked) for callers that validated every
+    mask.
     """
+    def trig(mod: Modality) -> bool:  # triggers are regions in mod: a gold trigger is grounded
+        if gold_regions is None:
+            return True
+        return any(mod in gold[t].grounded_modalities() for t in gold_regions.triggers)
+
     out: dict[Modality, ModalityGrounding] = {}
-    gi, gm = _masks(gold)
+    gi, gm = _masks(gold, _selected(gold, gold_regions, trig("image")))
     if gi:
         size = _gold_size(gm, where)
-        pi, pm = _masks(pred)
+        pi, pm = _masks(pred, _selected(pred, pred_regions, trig("image")))
         check_masks([(f"{where}: gold mask", m) for m in gm]
                     + [(f"{pred_where[j]}.image_mask", pm[n]) for n, j in enumerate(pi)], size,
                     check_rle)
         iou = mask_iou_matrix(gm, pm)
-        empty = [bool(a == 0) for a in mask_utils.area([to_coco(m) for m in gm])]
+        empty = [bool(a == 0) for a in rle_areas(gm)]
         out["image"] = ModalityGrounding("image", gi, pi, iou, empty)
-    gv, gt = _tracks(gold)
+    gv, gt = _tracks(gold, _selected(gold, gold_regions, trig("video")))
     if gv:
         size = _gold_size([m for t in gt for m in t.frames.values()], where)
-        pv, pt = _tracks(pred)
+        pv, pt = _tracks(pred, _selected(pred, pred_regions, trig("video")))
         check_tracks([(f"{where}: gold track", t) for t in gt]
                      + [(f"{pred_where[j]}.video_track", pt[n]) for n, j in enumerate(pv)], size,
                      check_rle)
         out["video"] = ModalityGrounding(
             "video", gv, pv, track_iou_matrix(gt, pt), [not t.frames for t in gt]
         )
-    ga = [i for i, m in enumerate(gold) if m.audio_spans is not None]
+    audio_trig = trig("audio")
+    ga = [i for i in _selected(gold, gold_regions, audio_trig) if gold[i].audio_spans is not None]
     if ga:
         gs = [gold[i].audio_spans or [] for i in ga]
-        pa = [j for j, m in enumerate(pred) if m.audio_spans is not None]
+        pa = [j for j in _selected(pred, pred_regions, audio_trig)
+              if pred[j].audio_spans is not None]
         ps = [pred[j].audio_spans or [] for j in pa]
         out["audio"] = ModalityGrounding(
             "audio", ga, pa, span_iou_matrix(gs, ps), [not s for s in gs]
         )
     return out
-

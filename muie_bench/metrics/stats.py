@@ -15,10 +15,15 @@ Definitions (values in percent):
   is ``(1 + #{|d_r - d| >= |d|}) / (1 + R)`` over the resample differences ``d_r``
   centred on the observed difference ``d`` (the null hypothesis shifts the distribution to
   0); ``d = 0`` gives p = 1.
+
+Sums of grounding values are exactly rounded (``math.fsum``), so a value or CI does not
+depend on the order of the instances, on the BLAS library or on the CPU's SIMD width
+(counts are integers: their float sums are exact below 2**53).
 """
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Sequence
 
@@ -83,14 +88,15 @@ def metric_from_columns(cols: FloatArray) -> float:
         return 200.0 * tp / (pr + gd) if pr + gd else 0.0
     v = cols[:, 0]
     v = v[~np.isnan(v)]
-    return 100.0 * float(v.mean()) if v.size else float("nan")
+    return 100.0 * (math.fsum(v.tolist()) / v.size) if v.size else float("nan")
 
 
 def metric_resamples(cols: FloatArray, weights: FloatArray) -> FloatArray:
     """The metric recomputed on each resample; NaN where undefined.
 
     ``weights`` is the ``(R, n)`` multiplicity matrix of :func:`resample_weights`, so a
-    resample's sums are one matrix product.
+    resample's sums are one matrix product for counts (integers: exact); a grounding
+    resample sums ``multiplicity x value`` exactly rounded (``math.fsum``) per resample.
     """
     if cols.shape[1] == 3:
         s = weights @ cols  # (R, 3)
@@ -102,7 +108,8 @@ def metric_resamples(cols: FloatArray, weights: FloatArray) -> FloatArray:
     v = cols[:, 0]
     present = ~np.isnan(v)
     n = weights @ present.astype(np.float64)
-    tot = weights @ np.where(present, v, 0.0)
+    terms = weights[:, present] * v[present][None, :]  # elementwise: exact IEEE products
+    tot = np.array([math.fsum(row) for row in terms.tolist()], dtype=np.float64)
     out = np.full(len(weights), np.nan)
     ok = n > 0
     out[ok] = 100.0 * tot[ok] / n[ok]

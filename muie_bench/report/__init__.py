@@ -25,7 +25,7 @@ import numpy as np
 from muie_bench.benchmark import Benchmark
 from muie_bench.errors import UserError
 from muie_bench.paper_sets import COLUMN_TITLES, columns_for, modality_label
-from muie_bench.run_dir import INSTANCE_SCORES, PREDICTIONS, SCORES, read_predictions_last, read_run_record
+from muie_bench.run.files import RunDir
 from muie_bench.schema import (
     RLE,
     Annotation,
@@ -242,12 +242,8 @@ def _score_key(s: InstanceScore | None) -> float:
 
 
 def _run_benchmark(record: RunRecord, run_dir: Path) -> Benchmark:
-    """The benchmark a run was made on (found by the path or name in run.json, sha256 checked).
-
-    The one place that borrows the runner's lookup (its private ``_benchmark_of``)."""
-    from muie_bench.runner import _benchmark_of
-
-    return _benchmark_of(record, run_dir)
+    """The benchmark a run was made on (found by the path or name in run.json, sha256 checked)."""
+    return RunDir(run_dir).benchmark(record)
 
 
 @dataclass
@@ -263,24 +259,12 @@ class _RunView:
 def _read_run(run_dir: Path) -> _RunView:
     """run.json, the last prediction per id, scores.json and instance_scores.jsonl (when
     scored); a damaged file is a :class:`UserError` naming it (and the line)."""
-    record = read_run_record(run_dir)
-    preds = {p.id: p for p in read_predictions_last(run_dir / PREDICTIONS)}
-    scores = None
-    inst_scores: dict[str, InstanceScore] = {}
-    path, where = run_dir / SCORES, 1
-    try:
-        if path.is_file():
-            scores = Scores.model_validate_json(path.read_text(encoding="utf-8"))
-        path = run_dir / INSTANCE_SCORES
-        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
-        for where, line in enumerate(lines, start=1):  # noqa: B007 (named in the error)
-            if line.strip():
-                sc = InstanceScore.model_validate_json(line)
-                inst_scores[sc.id] = sc
-    except OSError as e:
-        raise UserError(f"{path}: cannot read ({e.strerror})") from None
-    except ValueError as e:
-        raise UserError(f"{path}:{where}: (scores): {str(e).splitlines()[0]}") from None
+    run = RunDir.open(run_dir)
+    record = run.record()
+    preds = {p.id: p for p in run.predictions()}
+    scores = run.scores() if run.scores_path.is_file() else None
+    inst_scores = ({s.id: s for s in run.instance_scores()}
+                   if run.instance_scores_path.is_file() else {})
     return _RunView(record, preds, scores, inst_scores)
 
 
@@ -305,8 +289,7 @@ def write_report(run_dir: Path, out: Path | None = None, per_set: int = 5,
     record, preds, scores, inst_scores = run.record, run.predictions, run.scores, run.instance_scores
     bench = _run_benchmark(record, run_dir)
     sel = record.selection
-    bench = bench.filter(sel.get("sets"), sel.get("modalities"), sel.get("tasks"),
-                         limit=sel.get("limit"))
+    bench = bench.filter(sel.sets, sel.modalities, sel.tasks, limit=sel.limit)
     c = record.counts
     parts = [
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
@@ -314,8 +297,8 @@ def write_report(run_dir: Path, out: Path | None = None, per_set: int = 5,
         f"<style>{CSS}</style></head><body>",
         f"<h1>{escape(record.system.name)} on {escape(bench.name)} {escape(bench.version)}</h1>",
         f"<p>run <code>{escape(record.run_id)}</code>, status {escape(record.status)}; "
-        f"{c.get('done', 0)} done, {c.get('failed', 0)} failed, {c.get('missing', 0)} missing "
-        f"of {c.get('total', 0)}; kind {escape(record.system.kind)}, fingerprint "
+        f"{c.done} done, {c.failed} failed, {c.missing} missing "
+        f"of {c.total}; kind {escape(record.system.kind)}, fingerprint "
         f"{escape(record.system.fingerprint)}</p>",
     ]
     if scores is not None:

@@ -7,7 +7,7 @@ A *kind* is a :class:`System` subclass registered under a name
 
 A kind is generic in its settings model: ``class MyKind(System[MySettings])`` makes
 ``self.settings`` a ``MySettings`` (validated from the preset and ``-o`` overrides) and sets
-``MyKind.Settings = MySettings``; ``class MyKind(System)`` takes no settings.
+``MyKind.Settings = MySettings``; ``class MyKind(System[SystemSettings])`` takes no settings.
 """
 
 from __future__ import annotations
@@ -32,9 +32,6 @@ from muie_bench.schema import Instance, Prediction
 
 if TYPE_CHECKING:
     from muie_bench.benchmark import Benchmark
-
-SECRET_WORDS = ("key", "token", "secret", "password")
-
 
 class SystemSettings(BaseModel):
     """Base of every kind's settings; unknown keys are an error (typos must not pass)."""

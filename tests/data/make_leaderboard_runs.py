@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE.parent))
 import runner_support  # noqa: E402,F401  (registers test-flaky)
 
 from muie_bench.replicate import replicate_benchmark  # noqa: E402
-from muie_bench.runner import RunOptions, run, score_run  # noqa: E402
+from muie_bench.run.runner import RunOptions, run, score_run  # noqa: E402
 
 OUT = HERE / "leaderboard_runs"
 

@@ -1,6 +1,7 @@
-"""The main job (``make run``): run several systems on one benchmark, then the leaderboard.
+"""The ``run-all`` command (``make run``): run several systems on one benchmark, then the
+leaderboard.
 
-Each system is run with :func:`muie_bench.runner.run` (so a second call resumes and is
+Each system is run with :func:`muie_bench.run.runner.run` (so a second call resumes and is
 quick), scored, and the leaderboard is written from every run under the runs folder.
 """
 
@@ -9,19 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from muie_bench.leaderboard import LeaderboardResult, write_leaderboard
-from muie_bench.leaderboard.write import prepare_out_dir
-from muie_bench.runner import RunOptions, RunResult, run
+from muie_bench.run.runner import RunOptions, RunResult, run
+
+if TYPE_CHECKING:
+    from muie_bench.leaderboard import LeaderboardResult
 
 
 @dataclass
-class MainJobResult:
+class RunAllResult:
     runs: list[RunResult]
     leaderboard: LeaderboardResult
 
 
-def main_job(
+def run_all(
     systems: list[str],
     benchmark: str | Path,
     runs_dir: Path,
@@ -31,11 +34,14 @@ def main_job(
     argv: list[str] | None = None,
     on_run: Callable[[RunResult], None] | None = None,
     plugins: list[str] | None = None,
-) -> MainJobResult:
+) -> RunAllResult:
     """Run (or resume) every system in order, then write the leaderboard of ``runs_dir``.
 
     The leaderboard folder is checked (and created) first, so that a bad one fails before
     any system runs."""
+    from muie_bench.leaderboard import write_leaderboard
+    from muie_bench.leaderboard.write import prepare_out_dir
+
     prepare_out_dir(leaderboard_dir)
     results = []
     for name in systems:
@@ -45,4 +51,4 @@ def main_job(
         results.append(res)
         if on_run is not None:
             on_run(res)
-    return MainJobResult(results, write_leaderboard(runs_dir, leaderboard_dir))
+    return RunAllResult(results, write_leaderboard(runs_dir, leaderboard_dir))

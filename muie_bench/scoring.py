@@ -1,15 +1,38 @@
-"""The ``muie-bench score`` command: score a predictions file, print and write the scores."""
+"""The ``muie-bench score`` command: score a predictions file or re-score a run directory,
+print the table, write the score files.
+
+The scoring itself is :func:`muie_bench.metrics.evaluate.score` (pure); this module reads
+and writes the files around it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from muie_bench.schema import MetricValue, Scores
+from muie_bench.errors import UserError
+from muie_bench.jsonl import read_models
+from muie_bench.run.files import INSTANCE_SCORES, SCORES, write_score_files
+from muie_bench.schema import MetricValue, Prediction, Scores
 
-from .evaluate import read_predictions, score, write_scores
 
-_EXTRA_COLUMNS = ("grounded_f1",)
+def read_predictions(path: Path) -> list[Prediction]:
+    """Parse a predictions file (blank lines skipped; a last line may lack its newline).
+
+    A malformed line, invalid UTF-8 or a repeated id is a UserError ``file:line: field: message``.
+    """
+    if not path.is_file():
+        raise UserError(f"{path}: no such predictions file")
+    out: list[Prediction] = []
+    first_line: dict[str, int] = {}
+    for n, p in read_models(path, Prediction, "prediction"):
+        if p.id in first_line:
+            raise UserError(
+                f"{path}:{n}: id: duplicate prediction id {p.id!r} (first on line {first_line[p.id]})"
+            )
+        first_line[p.id] = n
+        out.append(p)
+    return out
 
 
 def format_metric(mv: MetricValue | None) -> str:
@@ -67,20 +90,25 @@ def score_command(
     line when ``console`` (a rich Console) is given. Returns the scores.
     """
     from muie_bench.benchmark import load_benchmark
+    from muie_bench.metrics.evaluate import score
+    from muie_bench.run.runner import check_scoring_options
 
+    check_scoring_options(tau, n_resamples, seed)
+    out_dir = out if out is not None else predictions.parent
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir}: not a folder")
     bench = load_benchmark(benchmark)
     preds = read_predictions(predictions)
     scores, inst = score(bench, preds, tau=tau, n_resamples=n_resamples, seed=seed)
-    out_dir = out if out is not None else predictions.parent
-    write_scores(out_dir, scores, inst)
+    write_score_files(out_dir, scores, inst)
     if console is not None:
         title = (f"{bench.name} {bench.version}: {predictions} "
                  f"(tau {tau:g}, 95% CI over {n_resamples} resamples)")
         console.print(scores_table(scores, title))
         console.print(
             f"{scores.instances} instances, {scores.missing} missing, {scores.failed} failed, "
-            f"parse failures {scores.parse_failure_rate:.1f}%; wrote {out_dir / 'scores.json'} "
-            f"and {out_dir / 'instance_scores.jsonl'}",
+            f"parse failures {scores.parse_failure_rate:.1f}%; wrote {out_dir / SCORES} "
+            f"and {out_dir / INSTANCE_SCORES}",
             markup=False, highlight=False,
         )
     return scores
