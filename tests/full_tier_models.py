@@ -23,16 +23,14 @@ def _seed() -> None:
     torch.manual_seed(0)
 
 
-def _bert_tokenizer(out: Path) -> Any:
+def _bert_tokenizer() -> Any:
     from transformers import BertTokenizerFast
 
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS,
              *[chr(c) for c in range(ord("a"), ord("z") + 1)],
              *[f"##{chr(c)}" for c in range(ord("a"), ord("z") + 1)]]
     vocab = list(dict.fromkeys(vocab))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    return BertTokenizerFast(vocab_file=str(out / "vocab.txt"))
+    return BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)})
 
 
 def _clip_tokenizer() -> Any:
@@ -63,7 +61,7 @@ def build_blip(out: Path, realistic: bool = False) -> Path:
     )
 
     _seed()
-    tok = _bert_tokenizer(out / "_tok")
+    tok = _bert_tokenizer()
     if realistic:  # Salesforce/blip-image-captioning-base: ViT-B/16 at 384 px, BERT-base decoder
         vision = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
                   "intermediate_size": 3072, "image_size": 384, "patch_size": 16}
@@ -81,6 +79,11 @@ def build_blip(out: Path, realistic: bool = False) -> Path:
     cfg = BlipConfig(text_config=text, vision_config=vision)
     model = BlipForConditionalGeneration(cfg).eval()
     model.generation_config.max_new_tokens = 8
+    if not realistic:  # random weights that say "cat ...": the caption-then-IE path finds an entity
+        import torch
+
+        with torch.no_grad():
+            model.text_decoder.cls.predictions.bias[tok.convert_tokens_to_ids("cat")] += 50.0
     proc = BlipProcessor(BlipImageProcessor(size={"height": size, "width": size}), tok)
     model.save_pretrained(out)
     proc.save_pretrained(out)
@@ -92,7 +95,7 @@ def build_ner(out: Path) -> Path:
     from transformers import BertConfig, BertForTokenClassification
 
     _seed()
-    tok = _bert_tokenizer(out)
+    tok = _bert_tokenizer()
     labels = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
     cfg = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1,
                      num_attention_heads=2, intermediate_size=37, max_position_embeddings=128,
@@ -124,6 +127,11 @@ def build_owlv2(out: Path) -> Path:
         projection_dim=32,
     )
     model = Owlv2ForObjectDetection(cfg).eval()
+    import torch
+
+    with torch.no_grad():  # boxes = the model's per-patch prior boxes (random ones are degenerate)
+        model.box_head.dense2.weight.zero_()
+        model.box_head.dense2.bias.zero_()
     proc = Owlv2Processor(Owlv2ImageProcessor(size={"height": 64, "width": 64}), tok)
     model.save_pretrained(out)
     proc.save_pretrained(out)
@@ -167,6 +175,12 @@ def build_yolo(out: Path, realistic: bool = False) -> Path:
         cfg["scales"]["n"] = [0.33, 0.0625, 1024]
     cfg["nc"] = 80
     model = SegmentationModel(cfg, nc=80, verbose=False)
+    if not realistic:  # random weights that see a confident "cat" everywhere (tracks start)
+        import torch
+
+        with torch.no_grad():
+            for seq in model.model[-1].cv3:
+                seq[-1].bias[COCO_NAMES.index("cat")] = 8.0
     from ultralytics.cfg import get_cfg
 
     model.names = {i: n for i, n in enumerate(COCO_NAMES)}

@@ -19,7 +19,7 @@ SETTING = "captioner.model"
 
 class Captioner:
     def __init__(self, settings: CaptionerSettings, device: str = "auto") -> None:
-        self.s = settings
+        self.cfg = settings
         self.device_setting = settings.device or device
         self._model: Any = None
         self._processor: Any = None
@@ -31,10 +31,10 @@ class Captioner:
             return
         tf = require("transformers", SETTING)
         self.device = resolve_device(self.device_setting, "captioner.device")
-        dtype = torch_dtype(self.s.dtype, self.device, "captioner.dtype")
-        kw = {"trust_remote_code": self.s.trust_remote_code}
-        self._processor = hf_load(tf.AutoProcessor, self.s.model, SETTING, "captioning model", **kw)
-        self._model = hf_load(tf.AutoModelForImageTextToText, self.s.model, SETTING,
+        dtype = torch_dtype(self.cfg.dtype, self.device, "captioner.dtype")
+        kw = {"trust_remote_code": self.cfg.trust_remote_code}
+        self._processor = hf_load(tf.AutoProcessor, self.cfg.model, SETTING, "captioning model", **kw)
+        self._model = hf_load(tf.AutoModelForImageTextToText, self.cfg.model, SETTING,
                               "captioning model", dtype=dtype, **kw).to(self.device).eval()
 
     def caption(self, images: list[np.ndarray[Any, Any]]) -> list[str]:
@@ -44,21 +44,21 @@ class Captioner:
 
         self.load()
         out: list[str] = []
-        for k in range(0, len(images), self.s.batch_size):
-            batch = [Image.fromarray(np.ascontiguousarray(a)) for a in images[k : k + self.s.batch_size]]
+        for k in range(0, len(images), self.cfg.batch_size):
+            batch = [Image.fromarray(np.ascontiguousarray(a)) for a in images[k : k + self.cfg.batch_size]]
             kw: dict[str, Any] = {"images": batch, "return_tensors": "pt"}
-            if self.s.prompt:
-                kw["text"] = [self.s.prompt] * len(batch)
+            if self.cfg.prompt:
+                kw["text"] = [self.cfg.prompt] * len(batch)
             inputs = self._processor(**kw).to(self.device)
             if "pixel_values" in inputs:
                 inputs["pixel_values"] = inputs["pixel_values"].to(self._model.dtype)
             with torch.inference_mode():
-                ids = self._model.generate(**inputs, max_new_tokens=self.s.max_new_tokens,
-                                           num_beams=self.s.num_beams, do_sample=False)
+                ids = self._model.generate(**inputs, max_new_tokens=self.cfg.max_new_tokens,
+                                           num_beams=self.cfg.num_beams, do_sample=False)
             for text in self._processor.batch_decode(ids, skip_special_tokens=True):
                 text = " ".join(text.split())
-                if self.s.prompt and text.startswith(self.s.prompt):
-                    text = text[len(self.s.prompt):].strip()
+                if self.cfg.prompt and text.startswith(self.cfg.prompt):
+                    text = text[len(self.cfg.prompt):].strip()
                 out.append(text)
         return out
 
@@ -66,6 +66,6 @@ class Captioner:
         """Captions of ``video_frames`` evenly spaced frames (duplicates kept, in frame order)."""
         if not frames:
             return []
-        n = min(self.s.video_frames, len(frames))
+        n = min(self.cfg.video_frames, len(frames))
         idx = sorted({round(i * (len(frames) - 1) / max(1, n - 1)) for i in range(n)})
         return self.caption([frames[i] for i in idx])

@@ -173,6 +173,12 @@ class FullGrounder(BuiltinGrounder):
 
         return self._cached(inst, "vad", make)  # type: ignore[no-any-return]
 
+    def trace_extra(self, trace: dict[str, Any]) -> None:
+        """Adds the instance's referring-segmentation calls to ``trace`` (and clears them)."""
+        if self.referring is not None and self.referring.calls:
+            trace["referring"] = list(self.referring.calls)
+            self.referring.calls.clear()
+
     # ------------------------------------------------------------------ grounding
     def _next(self, inst: Instance, key: str, n: int) -> int | None:
         k = super()._next(inst, key, n)

@@ -40,9 +40,14 @@ class TransformersIE(SpacyIE):
             tok = hf_load(tf.AutoTokenizer, self.ner.model, SETTING, "NER model")
             model = hf_load(tf.AutoModelForTokenClassification, self.ner.model, SETTING,
                             "NER model", dtype=dtype)
+            # long texts are read in overlapping windows of the model's positions
+            limit = int(getattr(model.config, "max_position_embeddings", 512) or 512)
+            if not tok.model_max_length or tok.model_max_length > limit:
+                tok.model_max_length = limit
             self._pipe = tf.pipeline("token-classification", model=model, tokenizer=tok,
                                      aggregation_strategy="simple", device=device,
-                                     batch_size=self.ner.batch_size)
+                                     batch_size=self.ner.batch_size,
+                                     stride=max(1, tok.model_max_length // 4))
         return nlp
 
     def model_entities(self, text: str) -> list[dict[str, Any]]:

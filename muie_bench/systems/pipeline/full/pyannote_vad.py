@@ -23,7 +23,7 @@ SETTING = "pyannote.model"
 
 class PyannoteSpeech:
     def __init__(self, settings: PyannoteSettings, device: str = "auto") -> None:
-        self.s = settings
+        self.cfg = settings
         self.device_setting = settings.device or device
         self.device = ""
         self._vad: Any = None
@@ -38,30 +38,30 @@ class PyannoteSpeech:
         from pyannote.audio.pipelines import VoiceActivityDetection
 
         self.device = resolve_device(self.device_setting, "pyannote.device")
-        ref = local_weights(self.s.model, SETTING, "segmentation model") if is_local(self.s.model) \
-            else self.s.model
+        ref = local_weights(self.cfg.model, SETTING, "segmentation model") if is_local(self.cfg.model) \
+            else self.cfg.model
         try:
             model = Model.from_pretrained(ref, local_files_only=True) if not is_local(ref) \
                 else Model.from_pretrained(ref)
         except Exception as e:
-            raise UserError(f"{SETTING}: cannot load segmentation model {self.s.model!r} offline "
+            raise UserError(f"{SETTING}: cannot load segmentation model {self.cfg.model!r} offline "
                             f"({type(e).__name__}); give a local checkpoint directory") from None
         if model is None:
-            raise UserError(f"{SETTING}: segmentation model {self.s.model!r} not found")
-        vad = VoiceActivityDetection(segmentation=model, batch_size=self.s.batch_size)
-        vad.instantiate({"min_duration_on": self.s.min_duration_on,
-                         "min_duration_off": self.s.min_duration_off})
+            raise UserError(f"{SETTING}: segmentation model {self.cfg.model!r} not found")
+        vad = VoiceActivityDetection(segmentation=model, batch_size=self.cfg.batch_size)
+        vad.instantiate({"min_duration_on": self.cfg.min_duration_on,
+                         "min_duration_off": self.cfg.min_duration_off})
         self._vad = vad.to(torch.device(self.device))
-        if self.s.diarization:
+        if self.cfg.diarization:
             from pyannote.audio import Pipeline
 
             try:
-                self._diar = Pipeline.from_pretrained(self.s.diarization)
+                self._diar = Pipeline.from_pretrained(self.cfg.diarization)
             except Exception as e:
-                raise UserError(f"pyannote.diarization: cannot load {self.s.diarization!r} "
+                raise UserError(f"pyannote.diarization: cannot load {self.cfg.diarization!r} "
                                 f"({type(e).__name__})") from None
             if self._diar is None:
-                raise UserError(f"pyannote.diarization: {self.s.diarization!r} not found")
+                raise UserError(f"pyannote.diarization: {self.cfg.diarization!r} not found")
             self._diar.to(torch.device(self.device))
 
     @staticmethod
@@ -84,7 +84,7 @@ class PyannoteSpeech:
 
     def speakers(self, samples: np.ndarray[Any, Any], rate: int) -> list[tuple[float, float, str]]:
         """Speaker turns (start, end, label) when ``diarization`` is set, else []."""
-        if samples.size == 0 or not self.s.diarization:
+        if samples.size == 0 or not self.cfg.diarization:
             return []
         self.load()
         out = self._diar(self._input(samples, rate))

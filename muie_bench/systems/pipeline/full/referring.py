@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 class ReferringSegmenter:
     def __init__(self, settings: ReferringSettings, device: str = "auto") -> None:
-        self.s = settings
+        self.cfg = settings
         self.device_setting = settings.device or device
         self.device = ""
         self._det: Any = None
@@ -40,25 +40,26 @@ class ReferringSegmenter:
             return
         tf = require("transformers", "referring.detector")
         self.device = resolve_device(self.device_setting, "referring.device")
-        dtype = torch_dtype(self.s.dtype, self.device, "referring.dtype")
-        self._det_proc = hf_load(tf.AutoProcessor, self.s.detector, "referring.detector",
+        dtype = torch_dtype(self.cfg.dtype, self.device, "referring.dtype")
+        self._det_proc = hf_load(tf.AutoProcessor, self.cfg.detector, "referring.detector",
                                  "detector")
-        self._det = hf_load(tf.AutoModelForZeroShotObjectDetection, self.s.detector,
+        self._det = hf_load(tf.AutoModelForZeroShotObjectDetection, self.cfg.detector,
                             "referring.detector", "detector", dtype=dtype).to(self.device).eval()
-        self._sam_proc = hf_load(tf.SamProcessor, self.s.sam, "referring.sam", "SAM model")
-        self._sam = hf_load(tf.SamModel, self.s.sam, "referring.sam", "SAM model",
+        self._sam_proc = hf_load(tf.SamProcessor, self.cfg.sam, "referring.sam", "SAM model")
+        self._sam = hf_load(tf.SamModel, self.cfg.sam, "referring.sam", "SAM model",
                             dtype=dtype).to(self.device).eval()
 
     def boxes(self, images: list[np.ndarray[Any, Any]], phrase: str
               ) -> list[tuple[float, tuple[float, float, float, float]] | None]:
-        """The best (score, box) of ``phrase`` in each RGB image, None below ``threshold``."""
+        """The best (score, box) of ``phrase`` in each RGB image: the highest-scoring box with
+        at least one pixel inside the image; None when none scores ``threshold``."""
         import torch
         from PIL import Image
 
         self.load()
         out: list[tuple[float, tuple[float, float, float, float]] | None] = []
-        for k in range(0, len(images), self.s.batch_size):
-            batch = [Image.fromarray(np.ascontiguousarray(a)) for a in images[k : k + self.s.batch_size]]
+        for k in range(0, len(images), self.cfg.batch_size):
+            batch = [Image.fromarray(np.ascontiguousarray(a)) for a in images[k : k + self.cfg.batch_size]]
             query = phrase.strip() or "object"
             inputs = self._det_proc(images=batch, text=[[query]] * len(batch),
                                     return_tensors="pt").to(self.device)
@@ -67,22 +68,29 @@ class ReferringSegmenter:
             with torch.inference_mode():
                 raw = self._det(**inputs)
             sizes = [(im.height, im.width) for im in batch]
+            # OWLv2 pads images to a square (bottom / right): its boxes are relative to it
+            square = getattr(self._det.config, "model_type", "") == "owlv2"
+            targets = [(max(h, w), max(h, w)) for h, w in sizes] if square else sizes
             post = getattr(self._det_proc, "post_process_grounded_object_detection", None) or \
                 self._det_proc.post_process_object_detection
             try:
-                res = post(raw, threshold=0.0, target_sizes=sizes)
+                res = post(raw, threshold=0.0, target_sizes=targets)
             except TypeError:  # Grounding DINO's signature
                 res = post(raw, inputs.input_ids, threshold=0.0, text_threshold=0.0,
-                           target_sizes=sizes)
+                           target_sizes=targets)
             for r, (h, w) in zip(res, sizes, strict=True):
                 scores = r["scores"].float().cpu().numpy()
-                if scores.size == 0 or float(scores.max()) < self.s.threshold:
-                    out.append(None)
-                    continue
-                i = int(scores.argmax())
-                x0, y0, x1, y1 = (float(v) for v in r["boxes"][i].float().cpu().numpy())
-                box = (max(0.0, x0), max(0.0, y0), min(float(w), x1), min(float(h), y1))
-                out.append((float(scores[i]), box) if box[2] > box[0] and box[3] > box[1] else None)
+                boxes = r["boxes"].float().cpu().numpy()
+                best = None
+                for i in np.argsort(-scores, kind="stable"):  # best box with area in the image
+                    if float(scores[i]) < self.cfg.threshold:
+                        break
+                    x0, y0, x1, y1 = (float(v) for v in boxes[i])
+                    box = (max(0.0, x0), max(0.0, y0), min(float(w), x1), min(float(h), y1))
+                    if box[2] - box[0] >= 1 and box[3] - box[1] >= 1:
+                        best = (float(scores[i]), box)
+                        break
+                out.append(best)
         return out
 
     def masks(self, images: list[np.ndarray[Any, Any]],
@@ -93,9 +101,9 @@ class ReferringSegmenter:
 
         self.load()
         out: list[RLE] = []
-        for k in range(0, len(images), self.s.batch_size):
-            ims = [Image.fromarray(np.ascontiguousarray(a)) for a in images[k : k + self.s.batch_size]]
-            bxs = [[list(b)] for b in boxes[k : k + self.s.batch_size]]
+        for k in range(0, len(images), self.cfg.batch_size):
+            ims = [Image.fromarray(np.ascontiguousarray(a)) for a in images[k : k + self.cfg.batch_size]]
+            bxs = [[list(b)] for b in boxes[k : k + self.cfg.batch_size]]
             inputs = self._sam_proc(images=ims, input_boxes=bxs, return_tensors="pt").to(self.device)
             inputs["pixel_values"] = inputs["pixel_values"].to(self._sam.dtype)
             with torch.inference_mode():
@@ -128,7 +136,7 @@ class ReferringSegmenter:
             frames = list(benchmark.media.video_frames(instance.video))
             if not frames:
                 return None
-            n = min(self.s.video_frames, len(frames))
+            n = min(self.cfg.video_frames, len(frames))
             idx = sorted({round(i * (len(frames) - 1) / max(1, n - 1)) for i in range(n)})
             masks = self.segment([frames[i] for i in idx], phrase)
             track = {f: m for f, m in zip(idx, masks, strict=True) if m is not None}

@@ -15,6 +15,9 @@ from pydantic import Field
 from muie_bench.systems.base import NestedSettings
 
 Dtype = Literal["auto", "float32", "float16", "bfloat16"]
+#: a device setting: cpu, cuda, cuda:N or auto ('' in a component: the pipeline's device)
+DEVICE = r"^(cpu|cuda|cuda:\d+|auto)$"
+DEVICE_OR_EMPTY = r"^(cpu|cuda|cuda:\d+|auto|)$"
 
 #: COCO class -> entity types / head words it grounds (the first one an inventory has wins)
 DEFAULT_CLASS_MAP: dict[str, list[str]] = {
@@ -40,7 +43,7 @@ class CaptionerSettings(NestedSettings):
 
     enabled: bool = False
     model: str = "Salesforce/blip-image-captioning-base"
-    device: str = ""
+    device: str = Field("", pattern=DEVICE_OR_EMPTY)
     dtype: Dtype = "auto"
     batch_size: int = Field(8, ge=1)
     prompt: str = Field("", description="text prompt (BLIP-2 / Florence-2 task prompt); '' none")
@@ -56,7 +59,7 @@ class YoloSettings(NestedSettings):
 
     enabled: bool = False
     model: str = "yolov8n-seg.pt"
-    device: str = ""
+    device: str = Field("", pattern=DEVICE_OR_EMPTY)
     half: bool = Field(False, description="float16 inference (CUDA only)")
     batch_size: int = Field(8, ge=1, description="frames per forward pass")
     imgsz: int = Field(640, ge=32)
@@ -74,10 +77,11 @@ class OpenAIWhisperSettings(NestedSettings):
     enabled: bool = False
     model: str = Field("tiny.en", description="a checkpoint file, or a name in download_root")
     download_root: str = Field("~/.cache/whisper", description="where named checkpoints lie")
-    device: str = ""
+    device: str = Field("", pattern=DEVICE_OR_EMPTY)
     fp16: bool = Field(False, description="float16 decoding (CUDA only)")
     language: str = "en"
     beam_size: int = Field(0, ge=0, description="0: greedy")
+    sample_len: int = Field(0, ge=0, description="max tokens per 30-s window; 0: whisper's (224)")
     temperature: float = 0.0
 
 
@@ -86,7 +90,7 @@ class HfNerSettings(NestedSettings):
 
     enabled: bool = False
     model: str = "dslim/bert-base-NER"
-    device: str = ""
+    device: str = Field("", pattern=DEVICE_OR_EMPTY)
     dtype: Dtype = "float32"
     batch_size: int = Field(16, ge=1)
     #: model label (BIO prefix dropped) -> inventory types, the first one present wins;
@@ -102,7 +106,7 @@ class PyannoteSettings(NestedSettings):
 
     enabled: bool = False
     model: str = "pyannote/segmentation-3.0"
-    device: str = ""
+    device: str = Field("", pattern=DEVICE_OR_EMPTY)
     batch_size: int = Field(32, ge=1)
     min_duration_on: float = Field(0.0, ge=0)
     min_duration_off: float = Field(0.0, ge=0)
@@ -117,7 +121,7 @@ class ReferringSettings(NestedSettings):
     enabled: bool = False
     detector: str = "google/owlv2-base-patch16-ensemble"
     sam: str = "facebook/sam-vit-base"
-    device: str = ""
+    device: str = Field("", pattern=DEVICE_OR_EMPTY)
     dtype: Dtype = "float32"
     batch_size: int = Field(8, ge=1, description="video frames per forward pass")
     threshold: float = Field(0.1, ge=0, le=1, description="detector score below which no box")

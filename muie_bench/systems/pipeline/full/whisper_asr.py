@@ -24,20 +24,20 @@ SETTING = "whisper.model"
 
 class OpenAIWhisperASR:
     def __init__(self, settings: OpenAIWhisperSettings, device: str = "auto") -> None:
-        self.s = settings
+        self.cfg = settings
         self.device_setting = settings.device or device
         self.device = ""
         self._model: Any = None
 
     def checkpoint(self) -> Path:
         """The checkpoint file ``model`` names; UserError naming the setting when missing."""
-        p = Path(self.s.model).expanduser()
+        p = Path(self.cfg.model).expanduser()
         if p.is_file():
             return p
-        named = Path(self.s.download_root).expanduser() / f"{self.s.model}.pt"
+        named = Path(self.cfg.download_root).expanduser() / f"{self.cfg.model}.pt"
         if named.is_file():
             return named
-        raise UserError(f"{SETTING}: openai-whisper checkpoint {self.s.model!r} not found (neither a "
+        raise UserError(f"{SETTING}: openai-whisper checkpoint {self.cfg.model!r} not found (neither a "
                         f"file nor {named}); give a local .pt file (-o {SETTING}=/path/tiny.en.pt)")
 
     def load(self) -> Any:
@@ -60,12 +60,14 @@ class OpenAIWhisperASR:
             return Transcript("")
         model = self.load()
         duration = audio.size / 16000
-        kw: dict[str, Any] = {"language": self.s.language, "word_timestamps": True,
+        kw: dict[str, Any] = {"language": self.cfg.language, "word_timestamps": True,
                               "condition_on_previous_text": False, "initial_prompt": prompt or None,
-                              "temperature": self.s.temperature, "verbose": None,
-                              "fp16": self.s.fp16 and self.device.startswith("cuda")}
-        if self.s.beam_size > 0:
-            kw["beam_size"] = self.s.beam_size
+                              "temperature": self.cfg.temperature, "verbose": None,
+                              "fp16": self.cfg.fp16 and self.device.startswith("cuda")}
+        if self.cfg.sample_len > 0:
+            kw["sample_len"] = self.cfg.sample_len
+        if self.cfg.beam_size > 0:
+            kw["beam_size"] = self.cfg.beam_size
         if not model.is_multilingual:
             kw["language"] = "en"
         result = model.transcribe(audio, **kw)

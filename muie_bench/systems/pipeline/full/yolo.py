@@ -54,7 +54,7 @@ class Track:
 
 class YoloSegmenter:
     def __init__(self, settings: YoloSettings, device: str = "auto") -> None:
-        self.s = settings
+        self.cfg = settings
         self.device_setting = settings.device or device
         self.device = ""
         self._model: Any = None
@@ -62,20 +62,20 @@ class YoloSegmenter:
     def load(self) -> Any:
         if self._model is None:
             os.environ.setdefault("YOLO_OFFLINE", "1")  # no update checks, no downloads
-            path = local_weights(self.s.model, SETTING, "YOLO segmentation checkpoint")
+            path = local_weights(self.cfg.model, SETTING, "YOLO segmentation checkpoint")
             ul = require("ultralytics", SETTING)
             self.device = resolve_device(self.device_setting, "yolo.device")
             try:
                 self._model = ul.YOLO(path, task="segment")
             except Exception as e:
-                raise UserErrorFrom(e, f"{SETTING}: cannot load {path!r}") from None
+                raise load_error(e, f"{SETTING}: cannot load {path!r}") from None
         return self._model
 
     def _kw(self) -> dict[str, Any]:
-        kw = {"imgsz": self.s.imgsz, "conf": self.s.conf, "iou": self.s.iou,
-              "max_det": self.s.max_det, "device": self.device, "verbose": False,
+        kw = {"imgsz": self.cfg.imgsz, "conf": self.cfg.conf, "iou": self.cfg.iou,
+              "max_det": self.cfg.max_det, "device": self.device, "verbose": False,
               "retina_masks": True}
-        if self.s.half and self.device.startswith("cuda"):
+        if self.cfg.half and self.device.startswith("cuda"):
             kw["half"] = True
         return kw
 
@@ -107,8 +107,8 @@ class YoloSegmenter:
         """Instances of each RGB image, highest score first."""
         model = self.load()
         out: list[list[Segment]] = []
-        for k in range(0, len(images), self.s.batch_size):
-            bgr = [np.ascontiguousarray(a[:, :, ::-1]) for a in images[k : k + self.s.batch_size]]
+        for k in range(0, len(images), self.cfg.batch_size):
+            bgr = [np.ascontiguousarray(a[:, :, ::-1]) for a in images[k : k + self.cfg.batch_size]]
             for r in model.predict(bgr, **self._kw()):
                 out.append(sorted((s for s, _ in self._segments(r)), key=lambda s: -s.score))
         return out
@@ -116,12 +116,12 @@ class YoloSegmenter:
     def track(self, frames: list[np.ndarray[Any, Any]], fps: float) -> list[Track]:
         """Tracks over the RGB ``frames`` (see the module docstring), longest first."""
         model = self.load()
-        step = max(1, round(fps / self.s.sample_fps)) if self.s.sample_fps > 0 else 1
+        step = max(1, round(fps / self.cfg.sample_fps)) if self.cfg.sample_fps > 0 else 1
         idx = list(range(0, len(frames), step))
         tracks: dict[int, Track] = {}
         for n, f in enumerate(idx):  # persist=False on the first frame resets the tracker
             bgr = np.ascontiguousarray(frames[f][:, :, ::-1])
-            (r,) = model.track(bgr, persist=n > 0, tracker=self.s.tracker, **self._kw())
+            (r,) = model.track(bgr, persist=n > 0, tracker=self.cfg.tracker, **self._kw())
             for seg, tid in self._segments(r):
                 if tid is None:
                     continue
@@ -132,7 +132,8 @@ class YoloSegmenter:
         return sorted(tracks.values(), key=lambda t: (-len(t.masks), t.track_id))
 
 
-def UserErrorFrom(e: Exception, prefix: str) -> Exception:  # noqa: N802 - reads as a raise
+def load_error(e: Exception, prefix: str) -> Exception:
+    """A UserError ``prefix (first line of e)``."""
     from muie_bench.errors import UserError
 
     first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
