@@ -247,3 +247,24 @@ def test_worker_gets_its_own_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert common.resolve_device("auto") == "cpu"
+
+
+def test_doctor_one_line_per_component(models: dict[str, str], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    over = [x for k, v in _full_overrides(models).items() for x in ("-o", f"{k}={v}")]
+    cmd = [sys.executable, "-m", "muie_bench.cli", "doctor", "-s", "pipeline-full"]
+    env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1"}
+    ok = subprocess.run([*cmd, *over], capture_output=True, text=True, env=env, timeout=300)
+    lines = ok.stdout.splitlines()
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert [ln.split()[1] for ln in lines] == ["text_ie", "captioner", "yolo", "whisper", "hf_ner",
+                                               "pyannote", "referring"]
+    assert all(ln.startswith("ok ") and "| device cpu |" in ln for ln in lines), lines
+    bad = subprocess.run([*cmd, *over, "-o", f"yolo.model={tmp_path / 'none.pt'}"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    (yolo,) = [ln for ln in bad.stdout.splitlines() if ln.split()[1] == "yolo"]
+    assert yolo.startswith("MISSING") and "set -o yolo.model=" in yolo
+    assert bad.stderr.strip().splitlines()[-1] == "error: doctor --system pipeline-full: not ready: yolo"

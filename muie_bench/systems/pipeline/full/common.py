@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ HINT = "pip install -e '.[full]'"
 def require(module: str, setting: str) -> Any:
     """``import module``; a missing package is a UserError naming ``setting``."""
     try:
-        return importlib.import_module(module)
+        with warnings.catch_warnings():  # pyannote: torchcodec cannot decode here; unused
+            warnings.filterwarnings("ignore", message=".*torchcodec.*")
+            return importlib.import_module(module)
     except ImportError as e:
         raise UserError(f"{setting}: {module} cannot be imported ({e}); {HINT}, "
                         f"or turn the component off") from None
