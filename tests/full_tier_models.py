@@ -90,15 +90,18 @@ def build_blip(out: Path, realistic: bool = False) -> Path:
     return out
 
 
-def build_ner(out: Path) -> Path:
-    """A BERT token classifier with CoNLL labels (``dslim/bert-base-NER``'s layout)."""
+def build_ner(out: Path, realistic: bool = False) -> Path:
+    """A BERT token classifier with CoNLL labels (``dslim/bert-base-NER``'s layout; realistic:
+    BERT-base's size)."""
     from transformers import BertConfig, BertForTokenClassification
 
     _seed()
     tok = _bert_tokenizer()
     labels = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
-    cfg = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1,
-                     num_attention_heads=2, intermediate_size=37, max_position_embeddings=128,
+    size = ({"vocab_size": 28996, "max_position_embeddings": 512} if realistic else
+            {"vocab_size": len(tok), "hidden_size": 32, "num_hidden_layers": 1,
+             "num_attention_heads": 2, "intermediate_size": 37, "max_position_embeddings": 128})
+    cfg = BertConfig(**size,
                      id2label=dict(enumerate(labels)), label2id={x: i for i, x in enumerate(labels)})
     model = BertForTokenClassification(cfg).eval()
     model.save_pretrained(out)
@@ -106,8 +109,9 @@ def build_ner(out: Path) -> Path:
     return out
 
 
-def build_owlv2(out: Path) -> Path:
-    """OWLv2 open-vocabulary detector (``Owlv2ForObjectDetection`` + ``Owlv2Processor``)."""
+def build_owlv2(out: Path, realistic: bool = False) -> Path:
+    """OWLv2 open-vocabulary detector (``Owlv2ForObjectDetection`` + ``Owlv2Processor``;
+    realistic: owlv2-base-patch16's size, 960 px)."""
     from transformers import (
         Owlv2Config,
         Owlv2ForObjectDetection,
@@ -118,6 +122,9 @@ def build_owlv2(out: Path) -> Path:
     _seed()
     tok = _clip_tokenizer()
     cfg = Owlv2Config(
+        text_config={"vocab_size": len(tok), "bos_token_id": tok.bos_token_id,
+                     "eos_token_id": tok.eos_token_id, "pad_token_id": tok.eos_token_id},
+        vision_config={"image_size": 960, "patch_size": 16}) if realistic else Owlv2Config(
         text_config={"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
                      "intermediate_size": 37, "vocab_size": len(tok), "max_position_embeddings": 16,
                      "bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id,
@@ -132,17 +139,23 @@ def build_owlv2(out: Path) -> Path:
     with torch.no_grad():  # boxes = the model's per-patch prior boxes (random ones are degenerate)
         model.box_head.dense2.weight.zero_()
         model.box_head.dense2.bias.zero_()
-    proc = Owlv2Processor(Owlv2ImageProcessor(size={"height": 64, "width": 64}), tok)
+    side = 960 if realistic else 64
+    proc = Owlv2Processor(Owlv2ImageProcessor(size={"height": side, "width": side}), tok)
     model.save_pretrained(out)
     proc.save_pretrained(out)
     return out
 
 
-def build_sam(out: Path) -> Path:
-    """SAM (``SamModel`` + ``SamProcessor``) at 64 px input."""
+def build_sam(out: Path, realistic: bool = False) -> Path:
+    """SAM (``SamModel`` + ``SamProcessor``) at 64 px input (realistic: sam-vit-base, 1024 px)."""
     from transformers import SamConfig, SamImageProcessor, SamModel, SamProcessor
 
     _seed()
+    if realistic:
+        model = SamModel(SamConfig()).eval()
+        model.save_pretrained(out)
+        SamProcessor(SamImageProcessor()).save_pretrained(out)
+        return out
     cfg = SamConfig(
         vision_config={"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
                        "mlp_dim": 37, "image_size": 64, "patch_size": 16, "output_channels": 32,
@@ -192,17 +205,19 @@ def build_yolo(out: Path, realistic: bool = False) -> Path:
     return path
 
 
-def build_whisper(out: Path) -> Path:
-    """An English-only openai-whisper checkpoint (``ModelDimensions``; tiny widths)."""
+def build_whisper(out: Path, realistic: bool = False) -> Path:
+    """An English-only openai-whisper checkpoint (``ModelDimensions``; tiny widths, or
+    realistic: tiny.en's)."""
     import dataclasses
 
     import torch
     from whisper.model import ModelDimensions, Whisper
 
     _seed()
-    dims = ModelDimensions(n_mels=80, n_audio_ctx=1500, n_audio_state=32, n_audio_head=2,
-                           n_audio_layer=1, n_vocab=51864, n_text_ctx=448, n_text_state=32,
-                           n_text_head=2, n_text_layer=1)
+    w, h, n = (384, 6, 4) if realistic else (32, 2, 1)
+    dims = ModelDimensions(n_mels=80, n_audio_ctx=1500, n_audio_state=w, n_audio_head=h,
+                           n_audio_layer=n, n_vocab=51864, n_text_ctx=448, n_text_state=w,
+                           n_text_head=h, n_text_layer=n)
     model = Whisper(dims)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "tiny-random.en.pt"
@@ -210,17 +225,19 @@ def build_whisper(out: Path) -> Path:
     return path
 
 
-def build_pyannote(out: Path) -> Path:
+def build_pyannote(out: Path, realistic: bool = False) -> Path:
     """A PyanNet segmentation model with segmentation-3.0's task (powerset, 3 speakers, 2 at
-    once), saved as the checkpoint ``Model.from_pretrained`` reads."""
+    once), saved as the checkpoint ``Model.from_pretrained`` reads (realistic: PyanNet's
+    default sizes, segmentation-3.0's)."""
     import torch
     from pyannote.audio import __version__
     from pyannote.audio.core.task import Problem, Resolution, Specifications
     from pyannote.audio.models.segmentation import PyanNet
 
     _seed()
-    model = PyanNet(sincnet={"stride": 10}, lstm={"hidden_size": 16, "num_layers": 1},
-                    linear={"hidden_size": 16, "num_layers": 1})
+    model = PyanNet(sincnet={"stride": 10}) if realistic else PyanNet(
+        sincnet={"stride": 10}, lstm={"hidden_size": 16, "num_layers": 1},
+        linear={"hidden_size": 16, "num_layers": 1})
     model.specifications = Specifications(
         problem=Problem.MONO_LABEL_CLASSIFICATION, resolution=Resolution.FRAME, duration=5.0,
         min_duration=5.0, warm_up=(0.0, 0.0), classes=["speaker#1", "speaker#2", "speaker#3"],

@@ -167,6 +167,8 @@ def test_referring_segmentation_image_and_video(models: dict[str, str], bench: B
     assert all(0 <= f < info.frames for f in track.frames)
     assert all(tuple(m.size) == (info.height, info.width) for m in track.frames.values())
     assert ref.ground("audio", "a cat", None, _inst(bench, "a-re"), bench) is None
+    long = " ".join(["the grey cat sitting on the table"] * 4)  # beyond OWLv2's 16 text positions
+    assert isinstance(ref.ground("image", long, None, inst, bench), RLE)
 
 
 def test_referring_grounder_for_mllm_systems(models: dict[str, str]) -> None:
@@ -268,3 +270,28 @@ def test_doctor_one_line_per_component(models: dict[str, str], tmp_path: Path) -
     (yolo,) = [ln for ln in bad.stdout.splitlines() if ln.split()[1] == "yolo"]
     assert yolo.startswith("MISSING") and "set -o yolo.model=" in yolo
     assert bad.stderr.strip().splitlines()[-1] == "error: doctor --system pipeline-full: not ready: yolo"
+
+
+SETS = ["i-ner", "v-ee", "ta-ner", "ia-re"]
+
+
+def test_pipeline_full_through_the_runner_on_mini(models: dict[str, str], mini_dir: Path,
+                                                  tmp_path: Path) -> None:
+    """One instance of a mini set per modality kind (I, V, T+A, I+A), two worker processes
+    (each loads the models once)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    over = [x for k, v in _full_overrides(models).items() for x in ("-o", f"{k}={v}")]
+    cmd = [sys.executable, "-m", "muie_bench.cli", "run", "-s", "pipeline-full", "-b", str(mini_dir),
+           "--limit", "1", "--sets", ",".join(SETS), "-j", "2", "--resamples", "10", "--out", str(tmp_path / "runs"), *over]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "YOLO_OFFLINE": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    (pred_file,) = (tmp_path / "runs").rglob("predictions.jsonl")
+    preds = [Prediction.model_validate(json.loads(ln)) for ln in pred_file.read_text().splitlines()]
+    bench = load_benchmark(mini_dir)
+    assert sorted(bench.get(p.id).set for p in preds) == sorted(SETS)
+    assert all(p.error is None for p in preds), [p.error for p in preds if p.error]

@@ -104,7 +104,7 @@ def check(s: PipelineSettings) -> list[Check]:
         except Exception as e:
             wok, w = False, f"NOT FOUND ({type(e).__name__}; set -o grounder.asr.model=...)"
         out.append(Check("asr", True, pkg, "cpu", w, ok and wok))
-    full = [
+    full: list[tuple[str, bool, str, str, str, list[tuple[str, str, str | None]]]] = [
         ("captioner", s.captioner.enabled, "transformers", "transformers", s.captioner.device,
          [(s.captioner.model, "captioner.model", "config.json")]),
         ("yolo", s.yolo.enabled, "ultralytics", "ultralytics", s.yolo.device,

@@ -61,8 +61,12 @@ class ReferringSegmenter:
         for k in range(0, len(images), self.cfg.batch_size):
             batch = [Image.fromarray(np.ascontiguousarray(a)) for a in images[k : k + self.cfg.batch_size]]
             query = phrase.strip() or "object"
+            # a long phrase is cut to the text encoder's positions (16 for OWL-ViT / OWLv2)
+            limit = getattr(getattr(self._det.config, "text_config", None),
+                            "max_position_embeddings", None)
+            kw: dict[str, Any] = {"truncation": True, "max_length": int(limit)} if limit else {}
             inputs = self._det_proc(images=batch, text=[[query]] * len(batch),
-                                    return_tensors="pt").to(self.device)
+                                    return_tensors="pt", **kw).to(self.device)
             if "pixel_values" in inputs:
                 inputs["pixel_values"] = inputs["pixel_values"].to(self._det.dtype)
             with torch.inference_mode():
