@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 EXTRAS := analysis,api,datagen,dev,hf,offline
 TEST_EXTRAS := $(EXTRAS),full
 
-.PHONY: setup setup-test run test lint bench data clean-venv browser
+.PHONY: setup setup-test run readme test lint bench data clean-venv browser
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,11 @@ RUN_BENCHMARK := muie-synth-mini
 run: setup
 	$(BIN)/muie-bench run-all $(RUN_SYSTEMS) --benchmark $(RUN_BENCHMARK)
 
+# README's generated tables (leaderboard, pipeline scores and throughput) from the `make run`
+# job's runs (run or resumed first)
+readme: setup
+	$(BIN)/python scripts/readme_tables.py --run --systems $(RUN_SYSTEMS) --benchmark $(RUN_BENCHMARK)
+
 # headless Chromium for the HTML leaderboard test (skipped when already installed)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
@@ -40,8 +45,8 @@ test: setup-test browser lint
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check muie_bench tests benchmarks
-	$(BIN)/mypy muie_bench/schema.py muie_bench/benchmark.py muie_bench/metrics
+	$(BIN)/ruff check muie_bench tests benchmarks scripts docs
+	$(BIN)/mypy muie_bench
 
 # speed of the harness: scoring 3,000 instances with ~3 masks each (targets in README)
 bench: setup-test

@@ -1,7 +1,7 @@
 """Load, validate and filter benchmark directories; the registry of known benchmarks.
 
 A benchmark directory holds ``manifest.json``, ``instances.jsonl`` and ``media/``
-(DESIGN.md, "On-disk format"). :func:`load_benchmark` parses it and checks the sha256 of
+(README, "Data format"). :func:`load_benchmark` parses it and checks the sha256 of
 ``instances.jsonl``; :func:`validate_benchmark` also checks everything that needs the
 manifest or the media (labels, mask sizes, audio durations, video frames, file hashes).
 Problems are reported as ``file:line: field: message``.
@@ -186,22 +186,37 @@ def _modality_match(combo: frozenset[str], mods: list[Any]) -> bool:
 # --------------------------------------------------------------------------- loading
 
 
-def resolve_benchmark_path(name_or_path: str | Path) -> Path:
-    """A directory path, the name of a known benchmark, or a Hugging Face dataset (a saved
-    dataset directory or a hub name, materialised into the cache as a benchmark directory)."""
-    from muie_bench.sources.hf import hf_benchmark_path
+#: entry point group of functions ``(name_or_path) -> Path | None`` that turn other kinds of
+#: benchmark (a saved Hugging Face dataset, a hub name) into a benchmark directory
+RESOLVERS_GROUP = "muie_bench.benchmark_resolvers"
 
-    hf = hf_benchmark_path(name_or_path)
-    if hf is not None:
-        return hf
+
+def _resolved_elsewhere(name_or_path: str | Path) -> Path | None:
+    """The first benchmark directory an installed resolver makes of ``name_or_path``."""
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=RESOLVERS_GROUP), key=lambda e: e.name):
+        found = ep.load()(name_or_path)
+        if found is not None:
+            return Path(found)
+    return None
+
+
+def resolve_benchmark_path(name_or_path: str | Path) -> Path:
+    """A directory path, the name of a known benchmark, or what an installed resolver makes of
+    it (the ``hf`` one: a saved Hugging Face dataset directory or a hub name, materialised
+    into the cache as a benchmark directory)."""
     p = Path(name_or_path)
     if (p / MANIFEST).is_file():
         return p
     known = known_benchmarks()
+    if str(name_or_path) in known and (known[str(name_or_path)] / MANIFEST).is_file():
+        return known[str(name_or_path)]
+    other = _resolved_elsewhere(name_or_path)
+    if other is not None:
+        return other
     if str(name_or_path) in known:
         d = known[str(name_or_path)]
-        if (d / MANIFEST).is_file():
-            return d
         hint = " (build it with `make data`)" if str(name_or_path) == "muie-synth" else ""
         raise UserError(f"benchmark {name_or_path!r} is not built at {d}{hint}")
     if p.exists():

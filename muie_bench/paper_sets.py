@@ -1,4 +1,4 @@
-"""The paper's 15-set layout of the MUIE test set (DESIGN.md, "The benchmark").
+"""The paper's 15-set layout of the MUIE test set.
 
 Each set has its modalities, task, the source dataset it follows in the paper, and the
 columns the paper reports for it. Column ids are the metric ids of ``scores.json``:

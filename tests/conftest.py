@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# sets the CPU-independent CTranslate2 environment before any test module imports faster_whisper
+import muie_bench.systems.pipeline  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "tests" / "data" / "tiny"
 MINI = ROOT / "benchmark_data" / "muie-synth-mini"

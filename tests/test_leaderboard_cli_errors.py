@@ -123,5 +123,5 @@ def test_leaderboard_of_a_damaged_run_names_the_file(tmp_path: Path, runs: Path)
     run_json = sorted(runs.rglob("run.json"))[-1]
     run_json.write_bytes(b"\xff\xfe not json\n")
     _one_line_error(_cli("leaderboard", str(runs), "--out", str(tmp_path / "lb")),
-                    f"{run_json}:1: (run record)")
+                    f"{run_json}:1: (encoding)")
     assert not (tmp_path / "lb").exists()

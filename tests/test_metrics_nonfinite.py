@@ -12,9 +12,10 @@ import pytest
 
 from muie_bench.benchmark import load_benchmark, non_finite_line, validate_benchmark
 from muie_bench.errors import UserError, ValidationProblems
-from muie_bench.metrics.evaluate import read_instance_scores, read_predictions
 from muie_bench.metrics.grounding import span_iou
+from muie_bench.run.files import read_instance_scores
 from muie_bench.schema import Scores
+from muie_bench.scoring import read_predictions
 from muie_bench.systems.registry import build_system
 
 #: JSON literals Python's json and pydantic's JSON parser accept for non-finite numbers

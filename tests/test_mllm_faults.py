@@ -259,8 +259,12 @@ def test_scrub_secrets_shapes() -> None:
 
 def test_public_settings_mask_url_credentials() -> None:
     system = build_system("reamo", {"base_url": "http://alice:pw@h:1/v1", "grounder": "http",
-                                    "grounder_settings": {"asr": {"model": "https://k@h/x"}}})
+                                    "image_grounder_url": "http://g:pw2@h:2/ground",
+                                    "inprocess_options": {"url": "https://k@h/x"},
+                                    "grounder_settings": {"asr": {"model": "https://k2@h/m"}}})
     pub = system.settings.public()
     assert pub["base_url"] == "http://***@h:1/v1"
-    assert pub["grounder_settings"] == {"asr": {"model": "https://***@h/x"}}
-    assert "pw" not in json.dumps(pub) and "api_key_env" not in pub
+    assert pub["image_grounder_url"] == "http://***@h:2/ground"
+    assert pub["inprocess_options"] == {"url": "https://***@h/x"}
+    assert pub["grounder_settings"] == {"asr": {"model": "https://***@h/m"}}
+    assert "pw" not in json.dumps(pub) and "k2@" not in json.dumps(pub) and "api_key_env" not in pub

@@ -91,7 +91,7 @@ def source_image(name: str) -> U8:
     elif name == "grace_hopper":
         from matplotlib.cbook import get_sample_data
 
-        with Image.open(get_sample_data("grace_hopper.jpg")) as im:
+        with Image.open(str(get_sample_data("grace_hopper.jpg", asfileobj=False))) as im:
             img = np.asarray(im.convert("RGB"))
     elif name in ("china", "flower"):
         from sklearn.datasets import load_sample_image
@@ -117,7 +117,7 @@ def faces() -> np.ndarray[Any, np.dtype[np.float64]]:
 def horse_silhouette() -> Mask:
     from skimage import data
 
-    m = ~np.asarray(data.horse(), dtype=bool)
+    m: Mask = np.asarray(data.horse()) == 0  # type: ignore[no-untyped-call]
     ys, xs = np.nonzero(m)
     return np.ascontiguousarray(m[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
 

@@ -49,9 +49,9 @@ def _overlay(img: np.ndarray[Any, Any], masks: list[tuple[str, Any]]) -> Image.I
             boxes.append((label, int(xs.min()), int(ys.min()), COLOURS[i % len(COLOURS)]))
     im = Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))
     d = ImageDraw.Draw(im)
-    for label, x, y, c in boxes:
+    for label, x, y, colour in boxes:
         d.text((x + 1, y + 1), label, fill=(0, 0, 0))
-        d.text((x, y), label, fill=c)
+        d.text((x, y), label, fill=colour)
     return im
 
 

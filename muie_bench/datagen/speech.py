@@ -64,7 +64,9 @@ def _frame_rms(x: F32, hop: int) -> F32:
     n = len(x) // hop
     if n == 0:
         return np.zeros(0, np.float32)
-    return np.sqrt((x[: n * hop].reshape(n, hop).astype(np.float64) ** 2).mean(axis=1)).astype(np.float32)
+    out: F32 = np.sqrt((x[: n * hop].reshape(n, hop).astype(np.float64) ** 2).mean(axis=1)).astype(
+        np.float32)
+    return out
 
 
 def spans(sp: Speech, start: int, end: int) -> list[list[float]]:
@@ -92,7 +94,8 @@ def add_noise(x: F32, rng: np.random.Generator, snr_db: float) -> F32:
     """White noise at ``snr_db`` relative to the mean power of the speech."""
     p = float(np.mean(x.astype(np.float64) ** 2))
     noise = rng.standard_normal(len(x)) * np.sqrt(p / (10 ** (snr_db / 10)))
-    return np.clip(x + noise, -1, 1).astype(np.float32)
+    out: F32 = np.clip(x + noise, -1, 1).astype(np.float32)
+    return out
 
 
 def wav_bytes(x: F32, pad_s: float = 0.25) -> bytes:

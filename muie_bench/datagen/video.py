@@ -4,10 +4,16 @@ An ``Actor`` is a cut-out and its top-left position per frame (``None`` = not in
 clip). Actors are drawn in list order (later ones occlude earlier ones); each frame's
 mask of an actor is exactly its drawn, unoccluded, in-frame pixels; frames where nothing
 of it is visible are left out of its track. Containers are written with
-``fflags=+bitexact``, one encoder thread and explicit frame timestamps, so the same
-frames give the same bytes. (Frames sent without ``pts`` get timestamps PyAV does not fix;
-libx264's rate control reads them, and identical frames then gave other bytes in some
-encodes.)
+``fflags=+bitexact``, one encoder thread, explicit frame timestamps and libx264 without
+CPU-specific assembly (``asm=0``), so the same frames give the same bytes on every machine.
+(Frames sent without ``pts`` get timestamps PyAV does not fix; libx264's rate control reads
+them, and identical frames then gave other bytes in some encodes. x264's assembly is not all
+bit-exact with its C code or across instruction sets: its SSSE3-and-later intra mode search
+(the "x9" kernels, the only thing x264's own ``cpu-independent`` option turns off) decides
+differently from the C path and its AVX-512 version from the AVX2 one, and its float
+macroblock-tree kernel need only match the C code to within 1. With assembly on, 8 of mini's
+24 clips differed between x264's AVX-512 and AVX2 paths, i.e. between CPUs with and without
+AVX-512.)
 """
 
 from __future__ import annotations
@@ -90,25 +96,43 @@ def to_yuv420p(img: U8) -> U8:
     def sub(c: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         blocks = c.reshape(h // 2, 2, w // 2, 2)
         total = blocks[:, 0, :, 0] + blocks[:, 0, :, 1] + blocks[:, 1, :, 0] + blocks[:, 1, :, 1]
-        return (total + 2) // 4
+        out: np.ndarray[Any, Any] = (total + 2) // 4
+        return out
 
     def q(a: np.ndarray[Any, Any]) -> U8:
-        return np.clip(a, 0, 255).astype(np.uint8)
+        out: U8 = np.clip(a, 0, 255).astype(np.uint8)
+        return out
 
     return np.concatenate([q(y), q(sub(u)).reshape(h // 4, w), q(sub(v)).reshape(h // 4, w)], axis=0)
 
 
-def encode_mp4(frames: list[U8], fps: int = FPS) -> bytes:
+#: x264 parameters that make the bitstream independent of the CPU: ``asm=0`` runs x264's
+#: portable C code only (the same instructions on every x86-64 CPU), never the assembly kernels
+#: it would pick for the CPU it detects. Costs about 3x the encoding time (~0.2 s a clip).
+X264_PARAMS = "asm=0"
+
+
+def encode_mp4(frames: list[U8], fps: int = FPS, *, x264_cpu: str | None = None) -> bytes:
     """H.264 (yuv420p so browsers play it, CRF 20) in MP4, bit-exact container; frame ``i``
-    has ``pts = i`` in a ``1/fps`` time base."""
+    has ``pts = i`` in a ``1/fps`` time base; libx264 with :data:`X264_PARAMS`.
+
+    ``x264_cpu`` (for tests) stands in for another CPU: an x264 ``asm`` value (capability
+    names such as ``"SSE2"`` or ``"AVX2"``, or a bitmask) given to x264 before
+    :data:`X264_PARAMS`, as if it had detected only those capabilities. It must name only
+    capabilities this CPU has (x264 would run instructions the CPU lacks otherwise).
+    """
     import av
 
+    params = X264_PARAMS if x264_cpu is None else f"asm={x264_cpu}:{X264_PARAMS}".rstrip(":")
     buf = io.BytesIO()
     with av.open(buf, mode="w", format="mp4", options={"fflags": "+bitexact"}) as c:
         s = c.add_stream("libx264", rate=fps)
         s.width, s.height = frames[0].shape[1], frames[0].shape[0]
         s.pix_fmt = "yuv420p"
-        s.codec_context.options = {"crf": "20", "preset": "medium", "threads": "1", "flags": "+bitexact"}
+        options = {"crf": "20", "preset": "medium", "threads": "1", "flags": "+bitexact"}
+        if params:
+            options["x264-params"] = params
+        s.codec_context.options = options
         for i, img in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(to_yuv420p(img), format="yuv420p")
             frame.pts = i

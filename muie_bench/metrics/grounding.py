@@ -1,6 +1,6 @@
 """Grounding IoU: I-Seg (image masks), V-Trck (video mask tracks), A-Seg (audio time spans).
 
-Conventions (DESIGN.md): the IoU of two empty regions is 1, of an empty and a non-empty
+Conventions: the IoU of two empty regions is 1, of an empty and a non-empty
 region 0; masks of different sizes are an input error (:class:`UserError`), never 0.
 
 The **regions** of an annotation are the mentions its task's tuples refer to, on both the

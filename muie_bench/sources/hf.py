@@ -106,13 +106,8 @@ def hf_benchmark_path(name_or_path: str | Path) -> Path | None:
     if not p.exists() and _HUB_NAME.fullmatch(s) and not s.startswith(("./", "../")):
         import importlib.util
 
-        from muie_bench.benchmark import known_benchmarks
-
         if importlib.util.find_spec("datasets") is None:
             return None  # without the hf extra a missing path is just a missing path
-
-        if s in known_benchmarks():
-            return None
         key = hashlib.sha256(f"hub:{s}".encode()).hexdigest()[:16]
         return _materialise_cached(key, lambda: _load_hub(s), s)
     return None

@@ -4,7 +4,7 @@ Two instances in each of seven sets that together cover every modality (text, im
 video) and every task (NER, RE, EE). Media are real files: PNG images with drawn shapes,
 8 kHz WAV with tone bursts where mentions are "spoken", H.264 MP4 with a moving square.
 Ground truth is exact by construction. Deterministic: ``python tests/data/make_tiny.py OUT``
-writes the same bytes every time.
+writes the same bytes every time, on any CPU (videos: see ``write_video``).
 """
 
 from __future__ import annotations
@@ -60,15 +60,21 @@ def write_wav(path: Path, duration: float, bursts: list[tuple[float, float, floa
 
 
 def write_video(path: Path, frames: list[np.ndarray]) -> None:
+    """H.264 MP4 whose bytes do not depend on the CPU: RGB->YUV in integer arithmetic (the
+    generator's ``to_yuv420p``, not FFmpeg's SIMD swscale) and libx264 with the generator's
+    x264 parameters (``asm=0``: x264's C code, none of its CPU-specific assembly)."""
     import av
+
+    from muie_bench.datagen.video import X264_PARAMS, to_yuv420p
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w", format="mp4", options={"fflags": "+bitexact"}) as c:
         s = c.add_stream("libx264", rate=int(FPS))
         s.width, s.height, s.pix_fmt = W, H, "yuv420p"
-        s.options = {"crf": "18", "preset": "veryfast", "threads": "1", "flags": "+bitexact"}
+        s.options = {"crf": "18", "preset": "veryfast", "threads": "1", "flags": "+bitexact",
+                     "x264-params": X264_PARAMS}
         for i, arr in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(arr, format="rgb24")
+            frame = av.VideoFrame.from_ndarray(to_yuv420p(arr), format="yuv420p")
             frame.pts = i  # without explicit timestamps libx264's output is not reproducible
             frame.time_base = Fraction(1, int(FPS))
             for pkt in s.encode(frame):

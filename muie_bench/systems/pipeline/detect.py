@@ -52,6 +52,8 @@ class HaarDetector:
     nms_iou: float = 0.3
     #: images are enlarged by this factor before detection (small faces), boxes scaled back
     upscale: float = 1.0
+    #: OpenCV worker threads (process-wide ``cv2.setNumThreads``); fixed, not one per core
+    threads: int = 1
     _models: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -66,6 +68,7 @@ class HaarDetector:
         if not self._models:
             import cv2
 
+            cv2.setNumThreads(self.threads)
             if not hasattr(cv2, "data"):
                 raise UserError(
                     "grounder.detect: this OpenCV build has no cv2.data Haar cascades; "
@@ -97,6 +100,9 @@ class HaarDetector:
                 Detection(label, (x / k, y / k, (x + bw) / k, (y + bh) / k), float(s))
                 for (x, y, bw, bh), s in zip(boxes, np.ravel(weights), strict=False)
             ]
+            # canonical order (score, then position): OpenCV's threads gather candidates in
+            # completion order, and ties in score must not depend on it
+            found.sort(key=lambda d: (-d.score, d.box))
             out.extend(_nms(found, self.nms_iou))
         for d in [d for d in out if d.label == "face"]:
             x0, y0, x1, y1 = d.box

@@ -45,7 +45,12 @@ from muie_bench.systems.pipeline.common import Box, Word, box_to_rle, timed, tok
 from muie_bench.systems.pipeline.detect import Detection, HaarDetector
 from muie_bench.systems.pipeline.ocr import OcrLine, RapidOcr
 from muie_bench.systems.pipeline.vad import SileroVAD
-from muie_bench.systems.pipeline.video import Tracklet, VideoAnalyzer, VideoPerception
+from muie_bench.systems.pipeline.video import (
+    Tracklet,
+    VideoAnalyzer,
+    VideoPerception,
+    decode_rgb,
+)
 
 if TYPE_CHECKING:
     from muie_bench.benchmark import Benchmark
@@ -275,12 +280,12 @@ class BuiltinGrounder:
         def make() -> VideoPerception:
             assert inst.video is not None
             with timed(self.trace, "video"):
-                frames = list(bench.media.video_frames(inst.video))
+                video = self.component("video")
+                frames = list(decode_rgb(bench.media.path(inst.video), video.integer_yuv))
                 fps = bench.media.video_info(inst.video).fps
                 det = self.component("detect") if self.use_detector else None
                 ocr = self.component("ocr") if self.use_ocr else None
-                return self.component("video").analyze(  # type: ignore[no-any-return]
-                    frames, fps, det, ocr)
+                return video.analyze(frames, fps, det, ocr)  # type: ignore[no-any-return]
 
         return self._cached(inst, "video", make)  # type: ignore[no-any-return]
 

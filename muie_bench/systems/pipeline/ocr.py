@@ -54,10 +54,15 @@ def _words(chars: list[str], quads: list[Any]) -> tuple[OcrWord, ...]:
 
 @dataclass
 class RapidOcr:
-    """RapidOCR on RGB arrays; lines below ``min_score`` are dropped."""
+    """RapidOCR on RGB arrays; lines below ``min_score`` are dropped.
+
+    ``threads``: onnxruntime intra-op threads of each model (fixed, 1 by default, instead of
+    one per core of the machine, so the work split does not follow the machine).
+    """
 
     min_score: float = 0.5
     box_thresh: float = 0.5
+    threads: int = 1
     _engine: Any = field(default=None, repr=False)
 
     @classmethod
@@ -68,7 +73,8 @@ class RapidOcr:
         if self._engine is None:
             from rapidocr_onnxruntime import RapidOCR
 
-            self._engine = RapidOCR(print_verbose=False)
+            self._engine = RapidOCR(print_verbose=False, intra_op_num_threads=self.threads,
+                                    inter_op_num_threads=1)
         return self._engine
 
     def read(self, rgb: np.ndarray[Any, Any]) -> list[OcrLine]:

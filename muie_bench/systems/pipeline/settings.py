@@ -40,6 +40,7 @@ class WhisperASRSettings(NestedSettings):
 
     model: str = _default(WhisperASR, "model")
     compute_type: str = _default(WhisperASR, "compute_type")
+    portable: bool = _default(WhisperASR, "portable")
     beam_size: int = _default(WhisperASR, "beam_size")
     language: str = _default(WhisperASR, "language")
     cpu_threads: int = _default(WhisperASR, "cpu_threads")
@@ -61,6 +62,7 @@ class RapidOcrSettings(NestedSettings):
 
     min_score: float = _default(RapidOcr, "min_score")
     box_thresh: float = _default(RapidOcr, "box_thresh")
+    threads: int = _default(RapidOcr, "threads")
 
 
 class HaarDetectorSettings(NestedSettings):
@@ -75,6 +77,7 @@ class HaarDetectorSettings(NestedSettings):
     person_top: float = _default(HaarDetector, "person_top")
     nms_iou: float = _default(HaarDetector, "nms_iou")
     upscale: float = _default(HaarDetector, "upscale")
+    threads: int = _default(HaarDetector, "threads")
 
 
 class VideoAnalyzerSettings(NestedSettings):
@@ -89,6 +92,7 @@ class VideoAnalyzerSettings(NestedSettings):
     link_iou: float = _default(VideoAnalyzer, "link_iou")
     max_gap: int = _default(VideoAnalyzer, "max_gap")
     min_samples: int = _default(VideoAnalyzer, "min_samples")
+    integer_yuv: bool = _default(VideoAnalyzer, "integer_yuv")
 
 
 class SileroVADSettings(NestedSettings):

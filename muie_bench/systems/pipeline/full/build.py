@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from muie_bench.systems.pipeline.full.grounder import FullGrounder
 from muie_bench.systems.pipeline.text_ie import SpacyIE
 
-if TYPE_CHECKING:
-    from muie_bench.systems.pipeline.system import PipelineSettings, PipelineSystem
 
 
-def build_full(s: PipelineSettings) -> tuple[SpacyIE, FullGrounder]:
-    """The text IE and grounder of ``s`` with its enabled components (models not loaded)."""
+def build_full(s: Any) -> tuple[SpacyIE, FullGrounder]:
+    """The text IE and grounder of the pipeline settings ``s`` with its enabled components
+    (models not loaded)."""
     from muie_bench.systems.pipeline.full.captioner import Captioner
     from muie_bench.systems.pipeline.full.hf_ner import TransformersIE
     from muie_bench.systems.pipeline.full.pyannote_vad import PyannoteSpeech
@@ -41,8 +40,9 @@ def build_full(s: PipelineSettings) -> tuple[SpacyIE, FullGrounder]:
     return ie, g
 
 
-def load_full(system: PipelineSystem, mods: Collection[str]) -> None:
-    """Loads the enabled components the benchmark's modalities can use (once per worker)."""
+def load_full(system: Any, mods: Collection[str]) -> None:
+    """Loads the enabled components of the pipeline ``system`` that the benchmark's
+    modalities can use (once per worker)."""
     g = system.grounder
     assert isinstance(g, FullGrounder)
     comps: list[Any] = []

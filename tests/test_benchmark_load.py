@@ -96,7 +96,7 @@ def test_media_paths_are_confined(tiny_copy: Path) -> None:
     (tiny_copy / "media" / "link.png").symlink_to(tiny_copy.parent / "secret.png")
     with pytest.raises(UserError, match="outside the benchmark directory"):
         b.media.image("media/link.png")
-    with pytest.raises(ValueError, match=r"'\.\.'"):
+    with pytest.raises(UserError, match=r"'\.\.'"):
         b.media.image("../secret.png")
 
 
