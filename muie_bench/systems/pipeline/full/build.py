@@ -9,7 +9,6 @@ from muie_bench.systems.pipeline.full.grounder import FullGrounder
 from muie_bench.systems.pipeline.text_ie import SpacyIE
 
 
-
 def build_full(s: Any) -> tuple[SpacyIE, FullGrounder]:
     """The text IE and grounder of the pipeline settings ``s`` with its enabled components
     (models not loaded)."""
