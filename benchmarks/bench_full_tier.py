@@ -50,8 +50,17 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=4, help="instances per component")
     ap.add_argument("--sample-len", type=int, default=48, help="whisper tokens per window")
     ap.add_argument("--out", type=Path, default=Path("results/bench/full_tier.json"))
+    ap.add_argument("--threads", type=int, default=0, help="torch threads; 0: torch's default")
+    ap.add_argument("--only", default="", help="comma-separated components to run (default all)")
     args = ap.parse_args()
     import torch
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    only = set(filter(None, args.only.split(",")))
+
+    def want(name: str) -> bool:
+        return not only or name in only
 
     from muie_bench.systems.pipeline.full.captioner import Captioner
     from muie_bench.systems.pipeline.full.hf_ner import TransformersIE
@@ -77,44 +86,52 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        cap = Captioner(st.CaptionerSettings(model=str(models.build_blip(root / "blip", True)),
-                                             max_new_tokens=20, video_frames=3), "cpu")
-        cap.load()
-        p = _params(cap._model)
-        add("captioner", "BLIP-base size", p, "image", _time(lambda x: cap.caption([x]), images))
-        add("captioner", "BLIP-base size", p, "video (3 frames)", _time(cap.caption_video, videos))
-        yolo = YoloSegmenter(st.YoloSettings(model=str(models.build_yolo(root / "yolo", True))),
-                             "cpu")
-        yolo.load()
-        p = _params(yolo._model.model)
-        add("yolo segment", "YOLOv8n-seg size", p, "image (640 px)",
-            _time(lambda x: yolo.segment([x]), images))
-        add("yolo track (ByteTrack)", "YOLOv8n-seg size", p, "video (every frame)",
-            _time(lambda k: yolo.track(videos[k], fps[k]), list(range(len(videos)))))
-        asr = OpenAIWhisperASR(st.OpenAIWhisperSettings(
-            model=str(models.build_whisper(root / "whisper", True)), sample_len=args.sample_len),
-            "cpu")
-        asr.load()
-        add("whisper (openai-whisper)", "tiny.en size", _params(asr._model),
-            f"speech ({args.sample_len} tokens)", _time(lambda a: asr.transcribe(*a), audio))
-        vad = PyannoteSpeech(st.PyannoteSettings(model=str(models.build_pyannote(root / "pa", True))),
-                             "cpu")
-        vad.load()
-        add("pyannote speech", "segmentation-3.0 size", _params(vad._vad._segmentation.model),
-            "speech", _time(lambda a: vad.speech(*a), audio))
-        ie = TransformersIE(ner=st.HfNerSettings(model=str(models.build_ner(root / "ner", True))),
-                            default_device="cpu")
-        ie.load()
-        add("hf_ner (+ spaCy rules)", "BERT-base size", _params(ie._pipe.model), "text",
-            _time(lambda t: ie.extract(t[0], t[1], spans=True), texts))
-        ref = ReferringSegmenter(st.ReferringSettings(
-            detector=str(models.build_owlv2(root / "owl", True)),
-            sam=str(models.build_sam(root / "sam", True)), threshold=0.0, video_frames=3), "cpu")
-        ref.load()
-        p = _params(ref._det) + _params(ref._sam)
-        add("referring (one phrase)", "OWLv2-base + SAM ViT-B size", p, "image",
-            _time(lambda x: ref.segment([x], "a cat"), images))
-    meta = {"torch": torch.__version__, "threads": torch.get_num_threads(), "n": args.n}
+        if want("captioner"):
+            cap = Captioner(st.CaptionerSettings(model=str(models.build_blip(root / "blip", True)),
+                                                 max_new_tokens=20, video_frames=3), "cpu")
+            cap.load()
+            p = _params(cap._model)
+            add("captioner", "BLIP-base size", p, "image", _time(lambda x: cap.caption([x]), images))
+            add("captioner", "BLIP-base size", p, "video (3 frames)", _time(cap.caption_video, videos))
+        if want("yolo"):
+            yolo = YoloSegmenter(st.YoloSettings(model=str(models.build_yolo(root / "yolo", True))),
+                                 "cpu")
+            yolo.load()
+            p = _params(yolo._model.model)
+            add("yolo segment", "YOLOv8n-seg size", p, "image (640 px)",
+                _time(lambda x: yolo.segment([x]), images))
+            add("yolo track (ByteTrack)", "YOLOv8n-seg size", p, "video (every frame)",
+                _time(lambda k: yolo.track(videos[k], fps[k]), list(range(len(videos)))))
+        if want("whisper"):
+            asr = OpenAIWhisperASR(st.OpenAIWhisperSettings(
+                model=str(models.build_whisper(root / "whisper", True)), sample_len=args.sample_len),
+                "cpu")
+            asr.load()
+            add("whisper (openai-whisper)", "tiny.en size", _params(asr._model),
+                f"speech ({args.sample_len} tokens)", _time(lambda a: asr.transcribe(*a), audio))
+        if want("pyannote"):
+            vad = PyannoteSpeech(st.PyannoteSettings(
+                model=str(models.build_pyannote(root / "pa", True))), "cpu")
+            vad.load()
+            add("pyannote speech", "segmentation-3.0 size", _params(vad._vad._segmentation.model),
+                "speech", _time(lambda a: vad.speech(*a), audio))
+        if want("hf_ner"):
+            ie = TransformersIE(ner=st.HfNerSettings(model=str(models.build_ner(root / "ner", True))),
+                                default_device="cpu")
+            ie.load()
+            add("hf_ner (+ spaCy rules)", "BERT-base size", _params(ie._pipe.model), "text",
+                _time(lambda t: ie.extract(t[0], t[1], spans=True), texts))
+        if want("referring"):
+            ref = ReferringSegmenter(st.ReferringSettings(
+                detector=str(models.build_owlv2(root / "owl", True)),
+                sam=str(models.build_sam(root / "sam", True)), threshold=0.0, video_frames=3),
+                "cpu")
+            ref.load()
+            p = _params(ref._det) + _params(ref._sam)
+            add("referring (one phrase)", "OWLv2-base + SAM ViT-B size", p, "image",
+                _time(lambda x: ref.segment([x], "a cat"), images))
+    meta = {"torch": torch.__version__, "threads": torch.get_num_threads(), "n": args.n,
+            "loadavg_1min_at_end": round(os.getloadavg()[0], 2)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     print(f"wrote {args.out} ({meta})")

@@ -235,7 +235,7 @@ def build_pyannote(out: Path, realistic: bool = False) -> Path:
     from pyannote.audio.models.segmentation import PyanNet
 
     _seed()
-    model = PyanNet(sincnet={"stride": 10}) if realistic else PyanNet(
+    model = PyanNet(sincnet={"stride": 10}, lstm={"num_layers": 4}) if realistic else PyanNet(
         sincnet={"stride": 10}, lstm={"hidden_size": 16, "num_layers": 1},
         linear={"hidden_size": 16, "num_layers": 1})
     model.specifications = Specifications(
