@@ -130,7 +130,7 @@ def main() -> None:
             p = _params(ref._det) + _params(ref._sam)
             add("referring (one phrase)", "OWLv2-base + SAM ViT-B size", p, "image",
                 _time(lambda x: ref.segment([x], "a cat"), images))
-    meta = {"torch": torch.__version__, "threads": torch.get_num_threads(), "n": args.n,
+    meta = {"torch": torch.__version__, "threads": args.threads or "default", "n": args.n,
             "loadavg_1min_at_end": round(os.getloadavg()[0], 2)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
