@@ -170,6 +170,30 @@ def systems(
     console.print(t)
 
 
+@app.command()
+def doctor(
+    system: Annotated[str, typer.Option("--system", "-s", help="a pipeline preset")] = "pipeline-full",
+    override: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--override", "-o", help="key=value setting override (repeatable)"),
+    ] = None,
+) -> None:
+    """Per component of a pipeline system: package, device, weights found (one line each)."""
+    from muie_bench.systems.pipeline.full.doctor import check
+    from muie_bench.systems.pipeline.system import PipelineSettings
+    from muie_bench.systems.registry import build_system, parse_overrides
+
+    built = build_system(system, parse_overrides(override or []))
+    if not isinstance(built.settings, PipelineSettings):
+        raise UserError(f"doctor --system {system}: not a pipeline system (kind {built.kind!r})")
+    checks = check(built.settings)
+    for c in checks:
+        console.print(c.line(), markup=False, highlight=False, soft_wrap=True)
+    bad = [c.component for c in checks if c.enabled and not c.ok]
+    if bad:
+        raise UserError(f"doctor --system {system}: not ready: {', '.join(bad)}")
+
+
 # ============================================================== runs, leaderboard, compare
 
 

@@ -162,7 +162,9 @@ class SerialGrounder:
 
 def make_grounder(settings: dict[str, Any]) -> Grounder | None:
     """The grounder chosen by ``settings['grounder']``: ``builtin`` (the pipeline's),
-    ``http`` (:class:`HttpGrounder` with the ``*_grounder_url`` settings) or ``none``."""
+    ``http`` (:class:`HttpGrounder` with the ``*_grounder_url`` settings), ``referring``
+    (in-process OWLv2/Grounding DINO + SAM with ``referring_settings``, the full tier) or
+    ``none``."""
     kind = settings.get("grounder", "builtin")
     if kind == "none":
         return None
@@ -185,7 +187,15 @@ def make_grounder(settings: dict[str, Any]) -> Grounder | None:
             ) from None
         return SerialGrounder(BuiltinGrounder.from_settings(
             dict(settings.get("grounder_settings") or {})))
-    raise UserError(f"grounder={kind!r}: expected builtin, http or none")
+    if kind == "referring":
+        from muie_bench.systems.pipeline.full.referring import ReferringSegmenter
+        from muie_bench.systems.pipeline.full.settings import ReferringSettings
+
+        rs = settings.get("referring_settings") or {}
+        return SerialGrounder(ReferringSegmenter(
+            rs if isinstance(rs, ReferringSettings) else ReferringSettings.model_validate(rs),
+            str(settings.get("device", "auto"))))
+    raise UserError(f"grounder={kind!r}: expected builtin, http, referring or none")
 
 
 # --------------------------------------------------------------------------- attaching

