@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from muie_bench.errors import UserError
-from muie_bench.systems.pipeline.common import merge_spans
+from muie_bench.metrics.grounding import span_union
 from muie_bench.systems.pipeline.full.common import is_local, local_weights, require, resolve_device
 from muie_bench.systems.pipeline.full.settings import PyannoteSettings
 
@@ -80,7 +80,7 @@ class PyannoteSpeech:
         ann = self._vad(self._input(samples, rate))
         spans = [(max(0.0, float(s.start)), min(duration, float(s.end)))
                  for s in ann.get_timeline().support()]
-        return merge_spans([(a, b) for a, b in spans if b > a])
+        return span_union([(a, b) for a, b in spans if b > a])
 
     def speakers(self, samples: np.ndarray[Any, Any], rate: int) -> list[tuple[float, float, str]]:
         """Speaker turns (start, end, label) when ``diarization`` is set, else []."""
