@@ -179,7 +179,8 @@ class TransformersBackend:
             if dtype == "auto":
                 dtype = "float32" if device == "cpu" else "bfloat16"
             try:
-                self.processor = transformers.AutoProcessor.from_pretrained(src, **kw)
+                auto_processor: Any = transformers.AutoProcessor  # untyped in some versions
+                self.processor = auto_processor.from_pretrained(src, **kw)
                 model = cls.from_pretrained(src, dtype=getattr(torch, dtype), **kw)
             except (OSError, ValueError) as e:
                 raise UserError(f"model={self.settings.model!r}: cannot load the checkpoint: "
