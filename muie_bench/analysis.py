@@ -156,18 +156,25 @@ def _scores(r: _Run) -> Scores | None:
         raise UserError(f"{p}:1: (scores): {str(e).splitlines()[0]}") from None
 
 
+def _scored(path: Path | str) -> Iterator[tuple[dict[str, Any], Scores]]:
+    """(run key columns, scores) of every scored run under ``path``."""
+    for r in _runs(Path(path)):
+        sc = _scores(r)
+        if sc is not None:
+            yield _key(r), sc
+
+
+def _where(sid: str, ss: Any) -> dict[str, Any]:
+    return {"set": sid, "modalities": _modality_label(list(ss.modalities)), "task": ss.task}
+
+
 def scores_df(path: Path | str) -> pd.DataFrame:
     """Long format: one row per run x set x metric, and per run x macro metric (set 'macro')."""
     rows: list[dict[str, Any]] = []
-    for r in _runs(Path(path)):
-        sc = _scores(r)
-        if sc is None:
-            continue
-        key = _key(r)
+    for key, sc in _scored(path):
         for sid, ss in sc.sets.items():
-            where = {"set": sid, "modalities": _modality_label(list(ss.modalities)), "task": ss.task}
             for metric, mv in ss.metrics.items():
-                rows.append({**key, **where, "metric": metric, **_metric_cells(mv)})
+                rows.append({**key, **_where(sid, ss), "metric": metric, **_metric_cells(mv)})
         for metric, mv in sc.macro.items():
             rows.append({**key, "set": "macro", "modalities": None, "task": None, "metric": metric,
                          **_metric_cells(mv)})
@@ -190,18 +197,13 @@ def _metric_cells(mv: Any) -> dict[str, Any]:
 def per_type_df(path: Path | str) -> pd.DataFrame:
     """One row per run x set x metric x label: F1 (``value``), P, R and counts."""
     rows: list[dict[str, Any]] = []
-    for r in _runs(Path(path)):
-        sc = _scores(r)
-        if sc is None:
-            continue
-        key = _key(r)
+    for key, sc in _scored(path):
         for sid, ss in sc.sets.items():
-            where = {"set": sid, "modalities": _modality_label(list(ss.modalities)), "task": ss.task}
             for metric, labels in ss.per_type.items():
                 for label, mv in labels.items():
                     cells = _metric_cells(mv)
                     del cells["ci_low"], cells["ci_high"], cells["n"]
-                    rows.append({**key, **where, "metric": metric, "label": label, **cells})
+                    rows.append({**key, **_where(sid, ss), "metric": metric, "label": label, **cells})
     df = _frame(rows, PER_TYPE_COLUMNS)
     for c in ("value", "precision", "recall"):
         df[c] = df[c].astype("float64")

@@ -397,11 +397,9 @@ def _media_rel(set_id: str, src: Path, copied: dict[Path, str]) -> str:
 
 
 def _sha_file(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from muie_bench.benchmark import sha256_file
+
+    return sha256_file(p)
 
 
 def file_digests(paths: list[Path]) -> list[dict[str, str]]:
